@@ -1,0 +1,1 @@
+"""Readers and writers for the formats users have (vector layers, tables, rasters, traffic)."""

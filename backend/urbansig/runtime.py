@@ -1,0 +1,122 @@
+"""Running one job in this process: validation, cancellation, events, exit codes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any, TextIO
+
+from urbansig.jobs import Job, get_job
+from urbansig.protocol import BadInput, Cancelled, Events, JobError, JobSpec
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_CANCELLED = 0, 2, 3, 130
+EXIT_CODES = {"bad_input": EXIT_BAD_INPUT, "cancelled": EXIT_CANCELLED, "internal": EXIT_INTERNAL}
+
+
+def apply_defaults(job: Job, spec: JobSpec) -> None:
+    """Fill defaults, convert types and check required options, naming the one at fault."""
+    for option in job.options:
+        section: dict[str, Any] = getattr(spec, option.section)
+        value = section.get(option.name)
+        if value is None or value == "":
+            if option.required:
+                raise BadInput(f"{option.name.upper()} is required: {option.help}")
+            if option.default is not None:
+                section[option.name] = option.default
+            continue
+        if isinstance(value, str) and option.type is not str:
+            try:
+                value = option.type(value)
+            except (TypeError, ValueError) as exc:
+                raise BadInput(f"{option.name.upper()}: {value!r} is not valid ({exc}).") from exc
+            section[option.name] = value
+        if option.choices is not None and value not in option.choices:
+            allowed = ", ".join(map(str, option.choices))
+            raise BadInput(f"{option.name.upper()} must be one of {allowed}, not {value!r}.")
+        if option.is_path:
+            _check_path(option.name, option.section, str(value))
+    known = {(o.section, o.name) for o in job.options}
+    for section in ("inputs", "params", "outputs"):
+        unknown = sorted(k for k in getattr(spec, section) if (section, k) not in known)
+        if unknown:
+            raise BadInput(f"Unknown {section} for task {job.task}: {', '.join(unknown)}.")
+
+
+def _check_path(name: str, section: str, value: str) -> None:
+    path = Path(value)
+    if section == "inputs" and not path.exists():
+        raise BadInput(f"{name.upper()}: input {value} does not exist.")
+    if section == "outputs" and not path.parent.is_dir():
+        raise BadInput(f"{name.upper()}: the folder of output {value} does not exist.")
+
+
+def run_spec(spec: JobSpec, events: Events) -> dict[str, Any]:
+    """Validate and run one job; returns the result (outputs and metrics)."""
+    job = get_job(spec.task)
+    apply_defaults(job, spec)
+    events.check_cancelled()
+    result = job.run(spec, events) or {}
+    outputs = result.get("outputs", dict(spec.outputs))
+    events.result(outputs, result.get("metrics", {}))
+    return result
+
+
+def run_protected(spec_path: str, watch_stdin: bool = False) -> int:
+    """Run a spec file as the plugin's child: events on the real stdout, stray prints to stderr.
+
+    SIGTERM, SIGINT and (with ``watch_stdin``) end-of-file on stdin cancel the run; outputs
+    being written are removed by their atomic writers.
+    """
+    events = Events(_event_stream())
+    _install_cancel_handlers(events, watch_stdin)
+    try:
+        spec = JobSpec.load(spec_path)
+        run_spec(spec, events)
+        return EXIT_OK
+    except JobError as exc:
+        events.error(str(exc), exc.kind)
+        return EXIT_CODES[exc.kind]
+    except KeyboardInterrupt:
+        events.error("The run was cancelled.", "cancelled")
+        return EXIT_CANCELLED
+    except MemoryError:
+        events.error("Out of memory: reduce the batch size or the input size.", "internal")
+        return EXIT_INTERNAL
+    except Exception as exc:  # noqa: BLE001 - every failure must reach the user as an event
+        traceback.print_exc(file=sys.stderr)
+        events.error(f"Internal error: {type(exc).__name__}: {exc}", "internal")
+        return EXIT_INTERNAL
+
+
+def _event_stream() -> TextIO:
+    """A private copy of stdout for events; fd 1 then points at stderr for stray output."""
+    sys.stdout.flush()
+    events_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(events_fd, "w", buffering=1, encoding="utf-8")
+
+
+def _install_cancel_handlers(events: Events, watch_stdin: bool) -> None:
+    def on_signal(signum: int, frame: Any) -> None:
+        events.cancel()
+        raise Cancelled()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if watch_stdin:
+        threading.Thread(target=_watch_stdin, daemon=True, name="stdin-watchdog").start()
+
+
+def _watch_stdin() -> None:
+    """Exit cleanly when the parent dies: its end of our stdin closes."""
+    try:
+        while sys.stdin.buffer.read(1024):
+            pass
+    except (OSError, ValueError):
+        pass
+    os.kill(os.getpid(), signal.SIGTERM)
