@@ -31,8 +31,18 @@ MARKER = "urbansig-environment.json"
 TORCH_FLAVOURS = ("auto", "cpu", "cuda")
 # The modules a job may import; checked by ``missing_modules``.
 REQUIRED_MODULES = (
-    "torch", "numpy", "pandas", "geopandas", "pyogrio", "shapely", "h3", "sklearn", "gensim",
-    "rasterio", "PIL", "matplotlib",
+    "torch",
+    "numpy",
+    "pandas",
+    "geopandas",
+    "pyogrio",
+    "shapely",
+    "h3",
+    "sklearn",
+    "gensim",
+    "rasterio",
+    "PIL",
+    "matplotlib",
 )
 SETUP_HINT = (
     "Run the Processing algorithm 'Urban Signatures > Setup > Set up backend environment' "
@@ -64,11 +74,15 @@ def backend_python(setting: str | None = None) -> Path:
         if value:
             path = Path(value).expanduser()
             if not path.exists():
-                raise BackendEnvError(f"The backend Python {path} (from {source}) does not exist. {SETUP_HINT}")
+                raise BackendEnvError(
+                    f"The backend Python {path} (from {source}) does not exist. {SETUP_HINT}"
+                )
             return path
     path = venv_python(default_venv_dir())
     if not path.exists():
-        raise BackendEnvError(f"The backend environment is not set up ({path} is missing). {SETUP_HINT}")
+        raise BackendEnvError(
+            f"The backend environment is not set up ({path} is missing). {SETUP_HINT}"
+        )
     return path
 
 
@@ -100,11 +114,16 @@ def backend_info(python: Path, timeout_s: float = 60.0) -> dict:
     )
     try:
         done = subprocess.run(
-            [str(python), "-c", probe], capture_output=True, text=True, timeout=timeout_s,
+            [str(python), "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
             env=child_environment(),
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise BackendEnvError(f"The backend Python {python} does not run ({exc}). {SETUP_HINT}") from exc
+        raise BackendEnvError(
+            f"The backend Python {python} does not run ({exc}). {SETUP_HINT}"
+        ) from exc
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise BackendEnvError(f"The backend Python {python} fails: {last}. {SETUP_HINT}")
@@ -166,7 +185,9 @@ def setup_environment(
     torch from (e.g. https://download.pytorch.org/whl/cpu for a small CPU-only build).
     """
     if torch_flavour not in TORCH_FLAVOURS:
-        raise BackendEnvError(f"TORCH must be one of {', '.join(TORCH_FLAVOURS)}, not {torch_flavour!r}.")
+        raise BackendEnvError(
+            f"TORCH must be one of {', '.join(TORCH_FLAVOURS)}, not {torch_flavour!r}."
+        )
     venv_dir = Path(venv_dir or default_venv_dir()).expanduser().resolve()
     flavour = ("cuda" if has_nvidia_gpu() else "cpu") if torch_flavour == "auto" else torch_flavour
     python = venv_python(venv_dir)
@@ -208,7 +229,9 @@ def setup_environment(
 
 def _run(args: list[str], log: Callable[[str], None], feedback: object | None) -> None:
     try:
-        outcome = run_child(args, on_stdout=log, on_stderr=log, feedback=feedback, env=clean_environment())
+        outcome = run_child(
+            args, on_stdout=log, on_stderr=log, feedback=feedback, env=clean_environment()
+        )
     except ChildStartError as exc:
         raise BackendEnvError(str(exc)) from exc
     if outcome.cancelled:

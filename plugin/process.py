@@ -17,8 +17,17 @@ from dataclasses import dataclass
 
 # Variables QGIS sets for its own Python and libraries; they break another interpreter.
 LEAKY_VARIABLES = (
-    "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONNOUSERSITE", "PROJ_LIB", "PROJ_DATA",
-    "GDAL_DATA", "GDAL_DRIVER_PATH", "LD_LIBRARY_PATH", "QGIS_PREFIX_PATH", "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONNOUSERSITE",
+    "PROJ_LIB",
+    "PROJ_DATA",
+    "GDAL_DATA",
+    "GDAL_DRIVER_PATH",
+    "LD_LIBRARY_PATH",
+    "QGIS_PREFIX_PATH",
+    "VIRTUAL_ENV",
 )
 
 
@@ -60,8 +69,12 @@ def run_child(
     """
     try:
         proc = subprocess.Popen(
-            list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=env if env is not None else clean_environment(), bufsize=0,
+            list(args),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env if env is not None else clean_environment(),
+            bufsize=0,
         )
     except OSError as exc:
         raise ChildStartError(f"cannot start {args[0]}: {exc.strerror or exc}") from exc

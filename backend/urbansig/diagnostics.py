@@ -12,8 +12,19 @@ from typing import Any
 from urbansig import __version__
 
 PACKAGES = (
-    "torch", "numpy", "pandas", "geopandas", "shapely", "pyproj", "pyogrio", "h3",
-    "sklearn", "gensim", "rasterio", "PIL", "matplotlib",
+    "torch",
+    "numpy",
+    "pandas",
+    "geopandas",
+    "shapely",
+    "pyproj",
+    "pyogrio",
+    "h3",
+    "sklearn",
+    "gensim",
+    "rasterio",
+    "PIL",
+    "matplotlib",
 )
 
 
@@ -92,7 +103,10 @@ def full_report(device: str = "auto") -> dict[str, Any]:
     if torch.cuda.is_available():
         free, total = torch.cuda.mem_get_info()
         report["gpus"] = [
-            {"name": torch.cuda.get_device_name(i), "capability": list(torch.cuda.get_device_capability(i))}
+            {
+                "name": torch.cuda.get_device_name(i),
+                "capability": list(torch.cuda.get_device_capability(i)),
+            }
             for i in range(torch.cuda.device_count())
         ]
         report["gpu_memory_gb"] = {"free": round(free / 1e9, 2), "total": round(total / 1e9, 2)}

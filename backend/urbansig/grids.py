@@ -8,9 +8,9 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon, box
 
+from urbansig.columns import REGION_ID
 from urbansig.protocol import BadInput
 
-REGION_ID = "region_id"
 H3_MIN_RESOLUTION, H3_MAX_RESOLUTION = 0, 15
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import torch
@@ -88,7 +89,9 @@ def fit(
     device: torch.device,
     events: ProgressSink | None = None,
     val_batches: Callable[[], Iterable[Any]] | None = None,
-    batch_size_of: Callable[[Any], int] = lambda b: len(b[0]) if isinstance(b, (list, tuple)) else len(b),
+    batch_size_of: Callable[[Any], int] = lambda b: (
+        len(b[0]) if isinstance(b, (list, tuple)) else len(b)
+    ),
     stage: str = "training",
 ) -> FitHistory:
     """Train ``model`` with ``loss_fn(model, batch)`` over ``batches()`` for ``config.epochs``.
@@ -170,7 +173,9 @@ def evaluate_loss(
     batches: Callable[[], Iterable[Any]],
     loss_fn: LossFn,
     device: torch.device,
-    batch_size_of: Callable[[Any], int] = lambda b: len(b[0]) if isinstance(b, (list, tuple)) else len(b),
+    batch_size_of: Callable[[Any], int] = lambda b: (
+        len(b[0]) if isinstance(b, (list, tuple)) else len(b)
+    ),
 ) -> float:
     """Mean loss over ``batches()`` in eval mode."""
     model.eval()
@@ -228,7 +233,9 @@ def _schedule(total_steps: int, warmup_fraction: float, cosine: bool) -> Callabl
     return factor
 
 
-def _save_checkpoint(path: Path, model, optimizer, scheduler, history: FitHistory, epoch: int) -> None:
+def _save_checkpoint(
+    path: Path, model, optimizer, scheduler, history: FitHistory, epoch: int
+) -> None:
     tmp = path.with_name(path.name + ".partial")
     torch.save(
         {

@@ -10,7 +10,7 @@ from urbansig.protocol import BadInput, Events, JobSpec
 
 # task name -> module that defines JOB. Modules import their heavy stack inside ``run``.
 JOB_MODULES: dict[str, str] = {
-    "h3grid": "urbansig.jobs.h3grid",
+    "createh3grid": "urbansig.jobs.createh3grid",
     "diagnostics": "urbansig.jobs.diagnostics",
 }
 

@@ -38,5 +38,7 @@ JOB = Job(
     task="diagnostics",
     summary="Write a backend report (versions, paths, device, GPU memory, forward timing)",
     run=run,
-    options=(Option("output", "outputs", "report file (.html or .json)", required=True, is_path=True),),
+    options=(
+        Option("output", "outputs", "report file (.html or .json)", required=True, is_path=True),
+    ),
 )

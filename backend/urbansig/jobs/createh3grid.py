@@ -40,7 +40,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
 
 
 JOB = Job(
-    task="h3grid",
+    task="createh3grid",
     summary="H3 cells covering an extent or polygons, as a polygon layer with region_id",
     run=run,
     options=(
@@ -49,12 +49,18 @@ JOB = Job(
         Option("polygons", "inputs", "polygon layer to cover instead of an extent", is_path=True),
         Option("resolution", "params", "H3 resolution 0..15", type=int, required=True),
         Option(
-            "max_cells", "params", "refuse grids with more cells than this", type=int,
+            "max_cells",
+            "params",
+            "refuse grids with more cells than this",
+            type=int,
             default=200_000,
         ),
         Option(
-            "output_crs", "params", "'input' (the area's CRS) or 'EPSG:4326'",
-            default="input", choices=("input", "EPSG:4326"),
+            "output_crs",
+            "params",
+            "'input' (the area's CRS) or 'EPSG:4326'",
+            default="input",
+            choices=("input", "EPSG:4326"),
         ),
         Option("output", "outputs", "output GeoPackage", required=True, is_path=True),
     ),

@@ -1,0 +1,1 @@
+"""One package per method; each model has fit / transform / predict / save / load."""
