@@ -29,7 +29,8 @@ class ConsoleEvents(Events):
         print(text, file=sys.stderr if event in ("error", "warning") else sys.stdout, flush=True)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_jobs: bool = True) -> argparse.ArgumentParser:
+    """The parser; ``with_jobs=False`` skips importing job modules (fast ``run``/``info``)."""
     parser = argparse.ArgumentParser(prog="python -m urbansig", description=__doc__)
     parser.add_argument("--version", action="version", version=f"urbansig {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="print backend versions and the device as JSON")
     info.add_argument("--device", default="auto", choices=DEVICES)
 
-    for task in sorted(JOB_MODULES):
+    for task in sorted(JOB_MODULES) if with_jobs else ():
         _add_job_parser(sub, get_job(task))
     return parser
 
@@ -73,7 +74,8 @@ def _spec_from_args(args: argparse.Namespace) -> JobSpec:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(with_jobs=not argv or argv[0] not in ("run", "info")).parse_args(argv)
     if args.command == "run":
         return run_protected(args.spec, watch_stdin=args.watch_stdin)
     if args.command == "info":

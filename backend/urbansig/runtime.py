@@ -103,6 +103,8 @@ def _event_stream() -> TextIO:
 
 def _install_cancel_handlers(events: Events, watch_stdin: bool) -> None:
     def on_signal(signum: int, frame: Any) -> None:
+        if events.cancelled:  # already unwinding: a second signal must not interrupt cleanup
+            return
         events.cancel()
         raise Cancelled()
 
@@ -114,8 +116,8 @@ def _install_cancel_handlers(events: Events, watch_stdin: bool) -> None:
 
 def _watch_stdin() -> None:
     """Exit cleanly when the parent dies: its end of our stdin closes."""
-    try:
-        while sys.stdin.buffer.read(1024):
+    try:  # raw reads: a buffered reader's lock would block interpreter shutdown
+        while os.read(sys.stdin.fileno(), 1024):
             pass
     except (OSError, ValueError):
         pass

@@ -1,0 +1,102 @@
+"""Set up backend environment: a virtual environment with the backend's pinned packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import (
+    QgsProcessingException,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterString,
+)
+
+from .. import backend_env
+from .base import UrbanSigAlgorithm, help_html
+
+
+class SetUpBackend(UrbanSigAlgorithm):
+    alg_id = "setupbackend"
+    title = "Set up backend environment"
+    group_name = "Setup"
+    group_key = "setup"
+    help = help_html(
+        "Creates (or repairs, or updates) the Python environment the Urban Signatures "
+        "algorithms run in: a virtual environment outside QGIS's own Python with pinned "
+        "torch, numpy, geopandas, h3, shapely, scikit-learn, gensim and rasterio. Safe to "
+        "re-run: an up-to-date environment is left as it is. Needs a python3 with venv on "
+        "PATH and, unless a wheel folder is given, access to the package index (about 1.6 GB "
+        "with the CPU build of torch, more with CUDA).",
+        {
+            "TORCH": "auto: a CUDA build when an NVIDIA GPU is found, else CPU",
+            "VENV_DIR": f"where to create it (default {backend_env.default_venv_dir()})",
+            "WHEEL_DIR": "install offline from this folder of wheels",
+            "TORCH_INDEX_URL": "package index for torch, e.g. "
+            "https://download.pytorch.org/whl/cpu for the small CPU-only build",
+            "FORCE": "reinstall even if the environment is up to date",
+        },
+        {"PYTHON": "the backend interpreter (also stored in the provider settings)"},
+        example="qgis_process run urbansig:setupbackend -- TORCH=1",
+    )
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                "TORCH", self.tr("PyTorch build"), options=list(backend_env.TORCH_FLAVOURS),
+                defaultValue=0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "VENV_DIR", self.tr("Environment folder"),
+                behavior=QgsProcessingParameterFile.Folder, optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "WHEEL_DIR", self.tr("Offline wheel folder"),
+                behavior=QgsProcessingParameterFile.Folder, optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                "TORCH_INDEX_URL", self.tr("Index URL for torch"), optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean("FORCE", self.tr("Reinstall everything"), False)
+        )
+        self.addOutput(QgsProcessingOutputString("PYTHON", self.tr("Backend interpreter")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
+        venv = self.parameterAsFile(parameters, "VENV_DIR", context) or None
+        wheels = self.parameterAsFile(parameters, "WHEEL_DIR", context) or None
+        try:
+            python = backend_env.setup_environment(
+                Path(venv) if venv else None,
+                backend_env.TORCH_FLAVOURS[self.parameterAsEnum(parameters, "TORCH", context)],
+                Path(wheels) if wheels else None,
+                self.parameterAsString(parameters, "TORCH_INDEX_URL", context) or None,
+                self.parameterAsBool(parameters, "FORCE", context),
+                log=feedback.pushInfo,
+                progress=lambda f: feedback.setProgress(100.0 * f),
+                feedback=feedback,
+            )
+        except backend_env.BackendEnvError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        if venv:
+            _store_setting(str(python))
+        return {"PYTHON": str(python)}
+
+
+def _store_setting(python: str) -> None:
+    try:
+        from processing.core.ProcessingConfig import ProcessingConfig
+
+        from ..settings import BACKEND_PYTHON
+
+        ProcessingConfig.setSettingValue(BACKEND_PYTHON, python)
+    except ImportError:
+        pass

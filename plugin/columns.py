@@ -1,0 +1,13 @@
+"""Column names shared with the backend (mirror of backend/urbansig/columns.py)."""
+
+REGION_ID = "region_id"
+TILE_ID = "tile_id"
+USER_ID = "user_id"
+CLUSTER = "cluster"
+CONFIDENCE = "confidence"
+VOLUME = "volume"
+PREDICTION = "prediction"
+RESIDUAL = "residual"
+SPLIT = "split"
+N_USERS = "n_users"
+EMBEDDING_PREFIX = "emb_"

@@ -1,0 +1,85 @@
+"""The Processing provider ``urbansig``: lists the algorithms and holds the settings."""
+
+from __future__ import annotations
+
+import configparser
+from pathlib import Path
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from . import backend_env
+from .algorithms.backend_diagnostics import BackendDiagnostics
+from .algorithms.base import ICON
+from .algorithms.create_h3_grid import CreateH3Grid
+from .algorithms.setup_backend import SetUpBackend
+from .settings import BACKEND_PYTHON, backend_python_setting
+
+ALGORITHMS = (CreateH3Grid, SetUpBackend, BackendDiagnostics)
+
+
+def plugin_version() -> str:
+    metadata = configparser.ConfigParser()
+    metadata.read(Path(__file__).resolve().parents[1] / "metadata.txt")
+    return metadata.get("general", "version", fallback="unknown")
+
+
+class UrbanSignaturesProvider(QgsProcessingProvider):
+    def id(self) -> str:
+        return "urbansig"
+
+    def name(self) -> str:
+        return "Urban Signatures"
+
+    def longName(self) -> str:  # noqa: N802 - QGIS API
+        return f"Urban Signatures {plugin_version()}"
+
+    def icon(self) -> QIcon:
+        return QIcon(str(ICON))
+
+    def versionInfo(self) -> str:  # noqa: N802 - QGIS API
+        """Plugin version, and the backend's torch and device once known (never blocks long)."""
+        try:
+            python = backend_env.backend_python(backend_python_setting())
+            info = backend_env.backend_info(python)
+            backend = f"torch {info.get('torch', 'missing')} on {info.get('device', '?')}"
+        except backend_env.BackendEnvError:
+            backend = "backend not set up"
+        return f"{plugin_version()} ({backend})"
+
+    def supportedOutputVectorLayerExtensions(self) -> list[str]:  # noqa: N802 - QGIS API
+        return ["gpkg"]
+
+    def defaultVectorFileExtension(self, hasGeometry: bool = True) -> str:  # noqa: N802, N803
+        return "gpkg"
+
+    def load(self) -> bool:
+        try:
+            from processing.core.ProcessingConfig import ProcessingConfig, Setting
+
+            ProcessingConfig.settingIcons[self.name()] = self.icon()
+            ProcessingConfig.addSetting(
+                Setting(
+                    self.name(), BACKEND_PYTHON,
+                    "Backend Python interpreter (empty: the environment made by 'Set up "
+                    f"backend environment'; the variable {backend_env.ENV_VARIABLE} wins)",
+                    "", valuetype=Setting.FILE,
+                )
+            )
+            ProcessingConfig.readSettings()
+        except ImportError:
+            pass
+        self.refreshAlgorithms()
+        return True
+
+    def unload(self) -> None:
+        try:
+            from processing.core.ProcessingConfig import ProcessingConfig
+
+            ProcessingConfig.removeSetting(BACKEND_PYTHON)
+        except ImportError:
+            pass
+
+    def loadAlgorithms(self) -> None:  # noqa: N802 - QGIS API
+        for algorithm in ALGORITHMS:
+            self.addAlgorithm(algorithm())

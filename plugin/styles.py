@@ -1,0 +1,123 @@
+"""Styles for result layers: built once, applied on load (post-processor) and embedded in GPKG."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from qgis.core import (
+    QgsCategorizedSymbolRenderer,
+    QgsClassificationQuantile,
+    QgsFeatureRenderer,
+    QgsFillSymbol,
+    QgsGradientColorRamp,
+    QgsGraduatedSymbolRenderer,
+    QgsMarkerSymbol,
+    QgsProcessingContext,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsRendererCategory,
+    QgsSingleSymbolRenderer,
+    QgsStyle,
+    QgsSymbol,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtGui import QColor
+
+# A qualitative palette (12 distinguishable colours) for cluster / class maps.
+PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a",
+)
+
+
+@dataclass(frozen=True)
+class StyleSpec:
+    """How to draw a result layer: ``categorized`` / ``graduated`` on a field, or ``outline``."""
+
+    kind: str
+    field: str = ""
+    ramp: str = "Viridis"
+    classes: int = 7
+    opacity: float = 0.85
+
+
+def _base_symbol(layer: QgsVectorLayer, color: str) -> QgsSymbol:
+    geometry = layer.geometryType()
+    if geometry == QgsWkbTypes.PointGeometry:
+        return QgsMarkerSymbol.createSimple({"color": color, "size": "2", "outline_style": "no"})
+    return QgsFillSymbol.createSimple(
+        {"color": color, "outline_color": "#40404080", "outline_width": "0.1"}
+    )
+
+
+def _ramp(name: str):
+    ramp = QgsStyle.defaultStyle().colorRamp(name)
+    return ramp if ramp is not None else QgsGradientColorRamp(QColor("#440154"), QColor("#fde725"))
+
+
+def build_renderer(layer: QgsVectorLayer, spec: StyleSpec) -> QgsFeatureRenderer:
+    """A renderer for ``layer`` following ``spec`` (falls back to outline if the field is absent)."""
+    index = layer.fields().indexOf(spec.field) if spec.field else -1
+    if spec.kind == "categorized" and index >= 0:
+        values = sorted(v for v in layer.uniqueValues(index) if v is not None)
+        categories = [
+            QgsRendererCategory(v, _base_symbol(layer, PALETTE[i % len(PALETTE)]), str(v))
+            for i, v in enumerate(values)
+        ]
+        return QgsCategorizedSymbolRenderer(spec.field, categories)
+    if spec.kind == "graduated" and index >= 0:
+        renderer = QgsGraduatedSymbolRenderer(spec.field)
+        renderer.setSourceSymbol(_base_symbol(layer, "#888888"))
+        renderer.setClassificationMethod(QgsClassificationQuantile())
+        renderer.updateClasses(layer, spec.classes)
+        renderer.updateColorRamp(_ramp(spec.ramp))
+        return renderer
+    return QgsSingleSymbolRenderer(_base_symbol(layer, "#3ea6a060"))
+
+
+def apply_style(layer: QgsVectorLayer, spec: StyleSpec) -> None:
+    layer.setRenderer(build_renderer(layer, spec))
+    layer.setOpacity(spec.opacity)
+    layer.triggerRepaint()
+
+
+def embed_style(path: str, spec: StyleSpec, name: str = "urbansig") -> str:
+    """Save the style as the default in the GeoPackage itself; returns '' or an error."""
+    if not path.lower().split("|")[0].endswith(".gpkg"):
+        return "not a GeoPackage"
+    layer = QgsVectorLayer(path, name, "ogr")
+    if not layer.isValid():
+        return f"cannot open {path}"
+    apply_style(layer, spec)
+    return layer.saveStyleToDatabase(name, "Urban Signatures style", True, "") or ""
+
+
+class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
+    """Applies a StyleSpec when Processing loads the layer; kept alive at class level."""
+
+    _alive: ClassVar[list[StylePostProcessor]] = []
+
+    def __init__(self, spec: StyleSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: N802 - QGIS API
+        if isinstance(layer, QgsVectorLayer):
+            apply_style(layer, self.spec)
+
+    @classmethod
+    def create(cls, spec: StyleSpec) -> StylePostProcessor:
+        processor = cls(spec)
+        cls._alive.append(processor)
+        return processor
+
+
+def style_output(path: str, spec: StyleSpec, context: QgsProcessingContext, feedback=None) -> None:
+    """Embed the style in the output file and style it on load when Processing loads it."""
+    problem = embed_style(path, spec)
+    if problem and feedback is not None:
+        feedback.pushDebugInfo(f"Style not embedded in {path}: {problem}")
+    if context.willLoadLayerOnCompletion(path):
+        details = context.layerToLoadOnCompletionDetails(path)
+        details.setPostProcessor(StylePostProcessor.create(spec))
