@@ -1,0 +1,101 @@
+# Urban Signatures. The two commands: `make demo` (the main job) and `make test`.
+# Both install what is missing first (QGIS from Debian's packages: needs root or sudo;
+# the backend environment in .venv/backend), and are safe to re-run.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+QGIS_PYTHON ?= /usr/bin/python3
+TORCH ?= auto
+VENV := $(CURDIR)/.venv
+BACKEND_VENV ?= $(VENV)/backend
+BACKEND_PY := $(BACKEND_VENV)/bin/python
+QGIS_VENV := $(VENV)/qgis
+QGIS_PY := $(QGIS_VENV)/bin/python
+OUT ?= $(CURDIR)/out
+DIST ?= $(CURDIR)/dist
+VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := qgis python3-qgis qgis-providers xvfb python3-venv python3-pip git
+
+export URBANSIG_BACKEND_PYTHON ?= $(BACKEND_PY)
+export QT_QPA_PLATFORM := offscreen
+export XDG_RUNTIME_DIR := $(VENV)/xdg
+QGIS_PROFILE := $(VENV)/qgis-profile
+QGIS_PLUGINS := $(VENV)/plugins
+QGIS_PROCESS = $$(command -v qgis_process.bin || command -v qgis_process)
+QGIS_RUN = QGIS_CUSTOM_CONFIG_PATH=$(QGIS_PROFILE) QGIS_PLUGINPATH=$(QGIS_PLUGINS) $(QGIS_PROCESS)
+
+.PHONY: help setup qgis backend qgis-venv plugin test test-backend test-qgis lint demo package bench clean
+
+help:
+	@echo "make demo     run the main job on a generated demo city (writes $(OUT))"
+	@echo "make test     run every test tier (backend, plugin in QGIS, qgis_process end to end)"
+	@echo "make setup    install QGIS (Debian packages) and the backend environment"
+	@echo "make package  build the plugin ZIP for the QGIS Plugin Manager in $(DIST)"
+	@echo "make bench    run the benchmarks in bench/"
+	@echo "Variables: TORCH=auto|cpu|cuda  BACKEND_VENV=$(BACKEND_VENV)"
+
+setup: qgis backend qgis-venv plugin
+
+qgis:
+	@if command -v qgis_process.bin >/dev/null || command -v qgis_process >/dev/null; then \
+	  if $(QGIS_PYTHON) -c 'import qgis.core, venv, ensurepip' 2>/dev/null; then exit 0; fi; fi; \
+	  echo "== Installing QGIS from Debian's packages (needs root or sudo)"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
+	    --no-install-recommends $(APT_PACKAGES)
+
+backend: $(BACKEND_VENV)/.urbansig-ready
+
+$(BACKEND_VENV)/.urbansig-ready: backend/requirements.txt backend/requirements-torch.txt backend/requirements-dev.txt
+	@echo "== Backend environment in $(BACKEND_VENV)"
+	$(PYTHON) -m plugin.backend_env setup --venv $(BACKEND_VENV) --torch $(TORCH)
+	$(BACKEND_PY) -m pip install -q --disable-pip-version-check -r backend/requirements-dev.txt
+	@touch $@
+
+qgis-venv: $(QGIS_VENV)/.urbansig-ready
+
+$(QGIS_VENV)/.urbansig-ready: tests/requirements-qgis.txt
+	@echo "== Test environment over QGIS's Python in $(QGIS_VENV)"
+	$(QGIS_PYTHON) -m venv --system-site-packages $(QGIS_VENV)
+	$(QGIS_PY) -m pip install -q --disable-pip-version-check -r tests/requirements-qgis.txt
+	@touch $@
+
+plugin: $(QGIS_PROFILE)/.urbansig-enabled
+
+$(QGIS_PROFILE)/.urbansig-enabled:
+	@mkdir -p $(QGIS_PLUGINS) $(QGIS_PROFILE) && chmod 700 $(VENV) && mkdir -p -m 700 $(XDG_RUNTIME_DIR)
+	@ln -sfn $(CURDIR) $(QGIS_PLUGINS)/urban_signatures
+	$(QGIS_RUN) plugins enable urban_signatures >/dev/null
+	@touch $@
+
+lint: backend
+	$(BACKEND_PY) -m ruff check .
+	$(BACKEND_PY) -m ruff format --check .
+
+test-backend: backend
+	$(BACKEND_PY) -m pytest tests/backend -rs
+
+# pytest-qgis writes a settings folder into the rootdir: keep it out of the source tree.
+test-qgis: setup
+	$(QGIS_PY) -m pytest tests/plugin tests/e2e -rs -o qgis_gui_enabled=false \
+	  --rootdir "$$(mktemp -d)" -c pyproject.toml
+
+test: setup lint test-backend test-qgis
+
+demo: setup
+	@mkdir -p $(OUT)
+	$(QGIS_RUN) --json run urbansig:createh3grid -- \
+	  "EXTENT=4.80,4.90,45.72,45.79 [EPSG:4326]" RESOLUTION=8 OUTPUT=$(OUT)/h3_grid.gpkg > $(OUT)/createh3grid.json
+	@echo "Wrote $(OUT)/h3_grid.gpkg (styled); run log in $(OUT)/createh3grid.json"
+
+package:
+	@mkdir -p $(DIST)
+	git archive --format=zip --prefix=urban_signatures/ -o $(DIST)/urban_signatures-$(VERSION).zip HEAD
+	@echo "Plugin ZIP: $(DIST)/urban_signatures-$(VERSION).zip (Plugins > Install from ZIP)"
+
+bench: backend
+	@for script in bench/bench_*.py; do echo "== $$script"; PYTHONPATH=backend $(BACKEND_PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(OUT) $(DIST) .pytest_cache .ruff_cache

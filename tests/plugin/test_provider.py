@@ -1,0 +1,50 @@
+"""The provider: algorithms, help, settings, canExecute and versionInfo."""
+
+import pytest
+
+EXPECTED = {"createh3grid", "setupbackend", "backenddiagnostics"}
+
+
+def test_algorithms_are_registered_with_help(provider):
+    ids = {alg.name() for alg in provider.algorithms()}
+    assert EXPECTED <= ids
+    for alg in provider.algorithms():
+        assert alg.provider().id() == "urbansig"
+        assert alg.displayName() and alg.group() and alg.groupId()
+        help_text = alg.shortHelpString()
+        for parameter in alg.parameterDefinitions():
+            if parameter.name() not in ("DEVICE", "SEED"):
+                assert f"<b>{parameter.name()}</b>" in help_text or parameter.isDestination(), (
+                    alg.name(), parameter.name())
+        assert not alg.icon().isNull()
+
+
+def test_can_execute_explains_a_missing_backend(provider, monkeypatch, tmp_path):
+    monkeypatch.setenv("URBANSIG_BACKEND_PYTHON", str(tmp_path / "missing" / "python"))
+    ok, message = provider.algorithm("createh3grid").canExecute()
+    assert not ok
+    assert "URBANSIG_BACKEND_PYTHON" in message and "Set up backend environment" in message
+    assert provider.algorithm("setupbackend").canExecute() == (True, "")
+
+
+def test_can_execute_names_missing_packages(provider, monkeypatch):
+    import sys
+
+    monkeypatch.setenv("URBANSIG_BACKEND_PYTHON", sys.executable)  # QGIS's Python: no torch
+    ok, message = provider.algorithm("createh3grid").canExecute()
+    assert not ok and "lacks" in message and "torch" in message
+
+
+def test_version_info_shows_the_backend(provider, backend_python):
+    info = provider.versionInfo()
+    assert info.startswith("0.") and "torch" in info
+
+
+@pytest.fixture()
+def backend_python(monkeypatch):
+    import os
+
+    python = os.environ.get("URBANSIG_BACKEND_PYTHON")
+    if not python:
+        pytest.fail("URBANSIG_BACKEND_PYTHON must point at the backend environment (make test sets it)")
+    return python

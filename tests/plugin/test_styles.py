@@ -1,0 +1,96 @@
+"""Style post-processor and embedded styles, checked on a rendered PNG."""
+
+from qgis.core import (
+    QgsFeature,
+    QgsGeometry,
+    QgsMapRendererParallelJob,
+    QgsMapSettings,
+    QgsProcessingContext,
+    QgsProject,
+    QgsRectangle,
+    QgsVectorFileWriter,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QSize
+from qgis.PyQt.QtGui import QColor
+
+
+def cluster_layer(path):
+    memory = QgsVectorLayer(
+        "Polygon?crs=EPSG:27572&field=cluster:integer&field=value:double", "c", "memory"
+    )
+    features = []
+    for i in range(9):
+        feature = QgsFeature(memory.fields())
+        x = 600_000 + 100 * i
+        feature.setGeometry(QgsGeometry.fromRect(QgsRectangle(x, 0, x + 100, 100)))
+        feature.setAttributes([i % 3, float(i)])
+        features.append(feature)
+    memory.dataProvider().addFeatures(features)
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    error = QgsVectorFileWriter.writeAsVectorFormatV2(
+        memory, str(path), QgsProject.instance().transformContext(), options
+    )
+    assert error[0] == QgsVectorFileWriter.NoError
+    return str(path)
+
+
+def render(layer, png):
+    settings = QgsMapSettings()
+    settings.setLayers([layer])
+    settings.setExtent(layer.extent())
+    settings.setOutputSize(QSize(360, 60))
+    settings.setBackgroundColor(QColor("white"))
+    job = QgsMapRendererParallelJob(settings)
+    job.start()
+    job.waitForFinished()
+    image = job.renderedImage()
+    image.save(str(png))
+    return image
+
+
+def colours_near(image, targets, tolerance=40):
+    found = set()
+    for x in range(0, image.width(), 3):
+        pixel = QColor(image.pixel(x, image.height() // 2))
+        for target in targets:
+            t = QColor(target)
+            if abs(pixel.red() - t.red()) + abs(pixel.green() - t.green()) + abs(
+                pixel.blue() - t.blue()
+            ) < tolerance:
+                found.add(target)
+    return found
+
+
+def test_categorized_style_embedded_and_rendered(qgis_app, tmp_path):
+    from urban_signatures.plugin.styles import PALETTE, StyleSpec, embed_style
+
+    path = cluster_layer(tmp_path / "clusters.gpkg")
+    assert embed_style(path, StyleSpec("categorized", "cluster", opacity=1.0)) == ""
+    layer = QgsVectorLayer(path, "clusters", "ogr")  # default style from the GeoPackage
+    assert layer.renderer().type() == "categorizedSymbol"
+    assert len(layer.renderer().categories()) == 3
+    image = render(layer, tmp_path / "clusters.png")
+    assert colours_near(image, PALETTE[:3]) == set(PALETTE[:3])
+
+
+def test_graduated_style_via_post_processor(qgis_app, tmp_path):
+    from urban_signatures.plugin.styles import StylePostProcessor, StyleSpec, style_output
+
+    path = cluster_layer(tmp_path / "values.gpkg")
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    context.addLayerToLoadOnCompletion(
+        path, QgsProcessingContext.LayerDetails("values", QgsProject.instance(), "OUTPUT")
+    )
+    style_output(path, StyleSpec("graduated", "value", classes=5, opacity=1.0), context)
+    processor = context.layerToLoadOnCompletionDetails(path).postProcessor()
+    assert isinstance(processor, StylePostProcessor)
+    layer = QgsVectorLayer(path, "values", "ogr")
+    processor.postProcessLayer(layer, context, None)
+    assert layer.renderer().type() == "graduatedSymbol"
+    assert len(layer.renderer().ranges()) == 5
+    image = render(layer, tmp_path / "values.png")
+    distinct = {image.pixel(x, 30) for x in range(0, 360, 4)}
+    assert len(distinct) >= 5  # a ramp, not one flat colour
