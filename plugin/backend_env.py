@@ -95,14 +95,41 @@ def backend_command(python: Path, *args: str) -> list[str]:
     return [str(python), "-m", "urbansig", *args]
 
 
-_info_cache: dict[tuple[str, float], dict] = {}
+_info_cache: dict[str, dict] = {}
+
+
+def _info_key(python: Path) -> str:
+    """Changes when the interpreter, its installed packages or the shipped backend change."""
+    stamps = [str(python.resolve())]
+    for path in (python, *python.parent.parent.glob("lib*/python*/site-packages")):
+        stamps.append(f"{path}:{path.stat().st_mtime_ns}" if path.exists() else str(path))
+    init = BACKEND_DIR / "urbansig" / "__init__.py"
+    stamps.append(init.read_text(encoding="utf-8") if init.exists() else "")
+    return hashlib.sha256("|".join(stamps).encode()).hexdigest()[:20]
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "urban_signatures"
 
 
 def backend_info(python: Path, timeout_s: float = 60.0) -> dict:
-    """``python -m urbansig info`` plus the modules that fail to import (cached per file)."""
-    key = (str(python), python.stat().st_mtime if python.exists() else 0.0)
+    """Versions, device and missing modules of a backend interpreter.
+
+    Cached in memory and on disk (keyed by the interpreter and its site-packages), so that
+    QGIS start-up and every qgis_process run do not pay for starting torch.
+    """
+    key = _info_key(python)
     if key in _info_cache:
         return _info_cache[key]
+    cache_file = _cache_dir() / f"backend-info-{key}.json"
+    try:
+        info = json.loads(cache_file.read_text())
+        if not info.get("missing"):
+            _info_cache[key] = info
+            return info
+    except (OSError, ValueError):
+        pass
     probe = (
         "import importlib.util, json\n"
         f"missing = [m for m in {REQUIRED_MODULES!r} if importlib.util.find_spec(m) is None]\n"
@@ -129,6 +156,11 @@ def backend_info(python: Path, timeout_s: float = 60.0) -> dict:
         raise BackendEnvError(f"The backend Python {python} fails: {last}. {SETUP_HINT}")
     info = json.loads(done.stdout.strip().splitlines()[-1])
     _info_cache[key] = info
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        cache_file.write_text(json.dumps(info))
+    except OSError:
+        pass  # a read-only home only costs the probe next time
     return info
 
 

@@ -12,10 +12,18 @@ from . import backend_env
 from .algorithms.backend_diagnostics import BackendDiagnostics
 from .algorithms.base import ICON
 from .algorithms.create_h3_grid import CreateH3Grid
+from .algorithms.generate_demo_city import GenerateDemoCity
+from .algorithms.predict_indicator import PredictIndicator
 from .algorithms.setup_backend import SetUpBackend
 from .settings import BACKEND_PYTHON, backend_python_setting
 
-ALGORITHMS = (CreateH3Grid, SetUpBackend, BackendDiagnostics)
+ALGORITHMS = (
+    CreateH3Grid,
+    GenerateDemoCity,
+    PredictIndicator,
+    SetUpBackend,
+    BackendDiagnostics,
+)
 
 
 def plugin_version() -> str:

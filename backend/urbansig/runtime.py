@@ -47,7 +47,7 @@ def apply_defaults(job: Job, spec: JobSpec) -> None:
 
 
 def _check_path(name: str, section: str, value: str) -> None:
-    path = Path(value)
+    path = Path(value.split("|", 1)[0])  # QGIS-style "file.gpkg|layername=x"
     if section == "inputs" and not path.exists():
         raise BadInput(f"{name.upper()}: input {value} does not exist.")
     if section == "outputs" and not path.parent.is_dir():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,8 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingFeedback,
+    QgsProcessingOutputString,
+    QgsProcessingOutputVectorLayer,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterNumber,
@@ -17,6 +21,8 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..runner import backend_status, make_spec, run_job
+from ..styles import StyleSpec, style_output
+from .params import OUTPUT_KINDS, Param, backend_value, make_parameter
 
 ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "urbansig.svg"
 DEVICES = ["auto", "cpu", "cuda"]
@@ -43,8 +49,22 @@ def help_html(
     return "".join(parts)
 
 
+@dataclass(frozen=True)
+class ResultLayer:
+    """A layer the backend writes besides the destination parameters (e.g. a demo city's)."""
+
+    name: str  # QGIS output name
+    key: str  # key in the backend result's outputs
+    label: str
+    style: StyleSpec | None = None
+
+
 class UrbanSigAlgorithm(QgsProcessingAlgorithm):
-    """Subclasses set the class attributes and implement initAlgorithm/processAlgorithm."""
+    """Subclasses set the class attributes; table-driven ones need no other code.
+
+    ``table`` declares the parameters (see params.Param); ``uses_device`` adds DEVICE and
+    SEED; ``result_layers`` are extra layers from the backend result, loaded and styled.
+    """
 
     alg_id = ""
     title = ""
@@ -52,6 +72,9 @@ class UrbanSigAlgorithm(QgsProcessingAlgorithm):
     group_key = ""
     task = ""  # the backend job; empty for algorithms that need no backend
     help = ""
+    table: tuple[Param, ...] = ()
+    uses_device = True
+    result_layers: tuple[ResultLayer, ...] = ()
 
     def name(self) -> str:
         return self.alg_id
@@ -81,6 +104,57 @@ class UrbanSigAlgorithm(QgsProcessingAlgorithm):
         if not self.task:
             return True, ""
         return backend_status()
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
+        for p in self.table:
+            self.addParameter(make_parameter(self, p))
+        if self.uses_device:
+            self.add_device_and_seed()
+        for layer in self.result_layers:
+            self.addOutput(QgsProcessingOutputVectorLayer(layer.name, self.tr(layer.label)))
+        self.addOutput(QgsProcessingOutputString("METRICS", self.tr("Metrics (JSON)")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
+        sections: dict[str, dict[str, Any]] = {"inputs": {}, "params": {}, "outputs": {}}
+        for p in self.table:
+            value = backend_value(self, p, parameters, context, feedback)
+            if value is not None:
+                section, key = p.target
+                sections[section][key] = value
+        self.validate_sections(sections, parameters, context)
+        result = self.run_backend(
+            sections["inputs"], sections["params"], sections["outputs"], parameters, context,
+            feedback,
+        )
+        return self.collect_outputs(result, sections["outputs"], context, feedback)
+
+    def validate_sections(self, sections: dict, parameters: dict, context) -> None:
+        """Checks that need several parameters at once (raise QgsProcessingException)."""
+
+    def collect_outputs(self, result: dict, outputs: dict, context, feedback) -> dict:
+        """Style destination layers, load extra result layers, return the outputs."""
+        collected: dict[str, Any] = {}
+        for p in self.table:
+            path = outputs.get(p.target[1]) if p.kind in OUTPUT_KINDS else None
+            if path:
+                if p.style is not None:
+                    style_output(path, p.style, context, feedback)
+                collected[p.name] = path
+        produced = result.get("outputs", {})
+        for layer in self.result_layers:
+            path = produced.get(layer.key)
+            if not path:
+                continue
+            if context.project() is not None:
+                details = QgsProcessingContext.LayerDetails(
+                    layer.label, context.project(), layer.name
+                )
+                context.addLayerToLoadOnCompletion(path, details)
+            if layer.style is not None:
+                style_output(path, layer.style, context, feedback)
+            collected[layer.name] = path
+        collected["METRICS"] = json.dumps(result.get("metrics", {}), default=str)
+        return collected
 
     def add_device_and_seed(self) -> None:
         """The DEVICE (auto|cpu|cuda) and SEED parameters every model algorithm shares."""

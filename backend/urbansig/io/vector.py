@@ -10,8 +10,23 @@ from urbansig.io.atomic import atomic_path
 from urbansig.protocol import BadInput
 
 
+def split_layer_path(path: str | Path) -> tuple[str, str | None]:
+    """``file.gpkg|layername=x`` (QGIS's layer source syntax) -> (file, layer)."""
+    text = str(path)
+    if "|" not in text:
+        return text, None
+    file, _, options = text.partition("|")
+    for option in options.split("|"):
+        key, _, value = option.partition("=")
+        if key.strip().lower() == "layername" and value:
+            return file, value
+    return file, None
+
+
 def read_layer(path: str | Path, name: str = "INPUT", layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read a vector layer; errors name the parameter ``name``."""
+    """Read a vector layer (``file|layername=x`` accepted); errors name the parameter ``name``."""
+    path, in_path = split_layer_path(path)
+    layer = layer or in_path
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several unrelated types

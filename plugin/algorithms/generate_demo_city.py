@@ -1,0 +1,55 @@
+"""Generate demo city: a synthetic city with ground truth, in the formats of real data."""
+
+from __future__ import annotations
+
+from ..columns import REGION_ID
+from ..styles import StyleSpec
+from .base import ResultLayer, UrbanSigAlgorithm, help_html
+from .params import Param, help_table
+
+TABLE = (
+    Param("SIZE", "City size", "enum",
+          "tiny (tests, seconds), small (the demo), medium, large (>= 100,000 tiles, benchmarks)",
+          options=("tiny", "small", "medium", "large"), default="small"),
+    Param("DAYS", "Days of traffic and trajectories", "int",
+          "days from Monday 2019-03-25 (1..77; the 31 March daylight-saving day has 92 columns)",
+          default=7, minimum=1, maximum=77),
+    Param("REGION_RESOLUTION", "H3 resolution of the regions", "int",
+          "regions and indicators are H3 cells at this resolution (7..10)",
+          default=9, minimum=7, maximum=10, advanced=True),
+    Param("N_USERS", "Users with trajectories", "int", "0: a number that fits the size",
+          default=0, minimum=0, advanced=True),
+    Param("OUTPUT", "Demo city folder", "folder_out",
+          "folder with the NetMob 2023 layout traffic, layers, tables, images and ground truth"),
+)
+
+
+class GenerateDemoCity(UrbanSigAlgorithm):
+    alg_id = "generatedemocity"
+    title = "Generate demo city"
+    group_name = "Data"
+    group_key = "data"
+    task = "generatedemocity"
+    table = TABLE
+    result_layers = (
+        ResultLayer("TILES", "tiles", "Demo city tiles (true land use)",
+                    StyleSpec("categorized", "land_use_name")),
+        ResultLayer("REGIONS", "regions", "Demo city regions (indicators)",
+                    StyleSpec("graduated", "population_density")),
+        ResultLayer("POIS", "pois", "Demo city POIs", StyleSpec("categorized", "category")),
+        ResultLayer("STATIONS", "stations", "Demo city stations", StyleSpec("categorized", "line")),
+        ResultLayer("STREETVIEW", "streetview", "Demo city street-view points"),
+        ResultLayer("REMOTE_SENSING", "remote_sensing", "Demo city remote-sensing image"),
+    )
+    help = help_html(
+        "Writes a synthetic city with known ground truth in the exact formats of real data: "
+        "per-tile, per-service mobile traffic in the NetMob 2023 folder layout (15-minute "
+        "bins, DL and UL), tiles with the true land use, H3 regions with population, housing "
+        "and crime indicators, POIs, origin-destination flows, users with homes, workplaces "
+        "and GPS trajectories (CSV and GeoLife .plt), a 4-band remote-sensing GeoTIFF and "
+        "street-view images. Deterministic for a SEED. The folder's README.md describes the "
+        f"model. Regions use <code>{REGION_ID}</code> = H3 index, so indicators.csv joins onto "
+        "a Create H3 grid output.",
+        *help_table(TABLE),
+        example="qgis_process run urbansig:generatedemocity -- SIZE=1 SEED=0 OUTPUT=democity",
+    )
