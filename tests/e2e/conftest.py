@@ -23,6 +23,11 @@ def qgis_process_binary() -> str:
 
 
 @pytest.fixture(scope="session")
+def qgis_binary() -> str:
+    return qgis_process_binary()
+
+
+@pytest.fixture(scope="session")
 def qgis_env(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("qgis")
     plugins = root / "plugins"
