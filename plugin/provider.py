@@ -68,10 +68,12 @@ class UrbanSignaturesProvider(QgsProcessingProvider):
             ProcessingConfig.settingIcons[self.name()] = self.icon()
             ProcessingConfig.addSetting(
                 Setting(
-                    self.name(), BACKEND_PYTHON,
+                    self.name(),
+                    BACKEND_PYTHON,
                     "Backend Python interpreter (empty: the environment made by 'Set up "
                     f"backend environment'; the variable {backend_env.ENV_VARIABLE} wins)",
-                    "", valuetype=Setting.FILE,
+                    "",
+                    valuetype=Setting.FILE,
                 )
             )
             ProcessingConfig.readSettings()

@@ -14,7 +14,9 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 def shared_data() -> Path:
     """../shared/data (real samples); tests using it skip with a reason when it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is absent: real-data checks need the shared samples beside the repository")
+        pytest.skip(
+            "../shared/data is absent: real-data checks need the shared samples beside the repository"
+        )
     return SHARED_DATA
 
 

@@ -123,7 +123,11 @@ class UrbanSigAlgorithm(QgsProcessingAlgorithm):
                 sections[section][key] = value
         self.validate_sections(sections, parameters, context)
         result = self.run_backend(
-            sections["inputs"], sections["params"], sections["outputs"], parameters, context,
+            sections["inputs"],
+            sections["params"],
+            sections["outputs"],
+            parameters,
+            context,
             feedback,
         )
         return self.collect_outputs(result, sections["outputs"], context, feedback)

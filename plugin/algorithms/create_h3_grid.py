@@ -46,30 +46,39 @@ class CreateH3Grid(UrbanSigAlgorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
-        self.addParameter(
-            QgsProcessingParameterExtent("EXTENT", self.tr("Extent"), optional=True)
-        )
+        self.addParameter(QgsProcessingParameterExtent("EXTENT", self.tr("Extent"), optional=True))
         self.addParameter(
             QgsProcessingParameterFeatureSource(
-                "INPUT", self.tr("Polygon layer (instead of an extent)"),
-                [QgsProcessing.TypeVectorPolygon], optional=True,
+                "INPUT",
+                self.tr("Polygon layer (instead of an extent)"),
+                [QgsProcessing.TypeVectorPolygon],
+                optional=True,
             )
         )
         self.addParameter(
             QgsProcessingParameterNumber(
-                "RESOLUTION", self.tr("H3 resolution"), QgsProcessingParameterNumber.Integer,
-                8, minValue=0, maxValue=15,
+                "RESOLUTION",
+                self.tr("H3 resolution"),
+                QgsProcessingParameterNumber.Integer,
+                8,
+                minValue=0,
+                maxValue=15,
             )
         )
         self.addParameter(
             QgsProcessingParameterEnum(
-                "OUTPUT_CRS", self.tr("Output CRS"),
-                options=["Same as the input / extent", "EPSG:4326 (WGS 84)"], defaultValue=0,
+                "OUTPUT_CRS",
+                self.tr("Output CRS"),
+                options=["Same as the input / extent", "EPSG:4326 (WGS 84)"],
+                defaultValue=0,
             )
         )
         max_cells = QgsProcessingParameterNumber(
-            "MAX_CELLS", self.tr("Maximum number of cells"),
-            QgsProcessingParameterNumber.Integer, 200_000, minValue=1,
+            "MAX_CELLS",
+            self.tr("Maximum number of cells"),
+            QgsProcessingParameterNumber.Integer,
+            200_000,
+            minValue=1,
         )
         max_cells.setFlags(max_cells.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(max_cells)
@@ -91,8 +100,13 @@ class CreateH3Grid(UrbanSigAlgorithm):
             extent = self.parameterAsExtent(parameters, "EXTENT", context)
             crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
             inputs["extent"] = ",".join(
-                repr(v) for v in (extent.xMinimum(), extent.yMinimum(),
-                                  extent.xMaximum(), extent.yMaximum())
+                repr(v)
+                for v in (
+                    extent.xMinimum(),
+                    extent.yMinimum(),
+                    extent.xMaximum(),
+                    extent.yMaximum(),
+                )
             )
             inputs["extent_crs"] = crs.authid() or crs.toWkt() if crs.isValid() else "EPSG:4326"
         output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)

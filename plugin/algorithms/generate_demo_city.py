@@ -8,19 +8,48 @@ from .base import ResultLayer, UrbanSigAlgorithm, help_html
 from .params import Param, help_table
 
 TABLE = (
-    Param("SIZE", "City size", "enum",
-          "tiny (tests, seconds), small (the demo), medium, large (>= 100,000 tiles, benchmarks)",
-          options=("tiny", "small", "medium", "large"), default="small"),
-    Param("DAYS", "Days of traffic and trajectories", "int",
-          "days from Monday 2019-03-25 (1..77; the 31 March daylight-saving day has 92 columns)",
-          default=7, minimum=1, maximum=77),
-    Param("REGION_RESOLUTION", "H3 resolution of the regions", "int",
-          "regions and indicators are H3 cells at this resolution (7..10)",
-          default=9, minimum=7, maximum=10, advanced=True),
-    Param("N_USERS", "Users with trajectories", "int", "0: a number that fits the size",
-          default=0, minimum=0, advanced=True),
-    Param("OUTPUT", "Demo city folder", "folder_out",
-          "folder with the NetMob 2023 layout traffic, layers, tables, images and ground truth"),
+    Param(
+        "SIZE",
+        "City size",
+        "enum",
+        "tiny (tests, seconds), small (the demo), medium, large (>= 100,000 tiles, benchmarks)",
+        options=("tiny", "small", "medium", "large"),
+        default="small",
+    ),
+    Param(
+        "DAYS",
+        "Days of traffic and trajectories",
+        "int",
+        "days from Monday 2019-03-25 (1..77; the 31 March daylight-saving day has 92 columns)",
+        default=7,
+        minimum=1,
+        maximum=77,
+    ),
+    Param(
+        "REGION_RESOLUTION",
+        "H3 resolution of the regions",
+        "int",
+        "regions and indicators are H3 cells at this resolution (7..10)",
+        default=9,
+        minimum=7,
+        maximum=10,
+        advanced=True,
+    ),
+    Param(
+        "N_USERS",
+        "Users with trajectories",
+        "int",
+        "0: a number that fits the size",
+        default=0,
+        minimum=0,
+        advanced=True,
+    ),
+    Param(
+        "OUTPUT",
+        "Demo city folder",
+        "folder_out",
+        "folder with the NetMob 2023 layout traffic, layers, tables, images and ground truth",
+    ),
 )
 
 
@@ -32,10 +61,18 @@ class GenerateDemoCity(UrbanSigAlgorithm):
     task = "generatedemocity"
     table = TABLE
     result_layers = (
-        ResultLayer("TILES", "tiles", "Demo city tiles (true land use)",
-                    StyleSpec("categorized", "land_use_name")),
-        ResultLayer("REGIONS", "regions", "Demo city regions (indicators)",
-                    StyleSpec("graduated", "population_density")),
+        ResultLayer(
+            "TILES",
+            "tiles",
+            "Demo city tiles (true land use)",
+            StyleSpec("categorized", "land_use_name"),
+        ),
+        ResultLayer(
+            "REGIONS",
+            "regions",
+            "Demo city regions (indicators)",
+            StyleSpec("graduated", "population_density"),
+        ),
         ResultLayer("POIS", "pois", "Demo city POIs", StyleSpec("categorized", "category")),
         ResultLayer("STATIONS", "stations", "Demo city stations", StyleSpec("categorized", "line")),
         ResultLayer("STREETVIEW", "streetview", "Demo city street-view points"),

@@ -78,25 +78,40 @@ def make_parameter(alg: QgsProcessingAlgorithm, p: Param) -> QgsProcessingParame
     label = alg.tr(p.label)
     kind = p.kind
     if kind == "vector":
-        parameter = QgsProcessingParameterVectorLayer(name=p.name, description=label,
-                                                      types=[p.geometry], optional=p.optional)
+        parameter = QgsProcessingParameterVectorLayer(
+            name=p.name, description=label, types=[p.geometry], optional=p.optional
+        )
     elif kind == "raster":
         parameter = QgsProcessingParameterRasterLayer(p.name, label, optional=p.optional)
     elif kind in ("field", "fields"):
         parameter = QgsProcessingParameterField(
-            p.name, label, defaultValue=p.default, parentLayerParameterName=p.parent,
-            type=QgsProcessingParameterField.Numeric if p.numeric else QgsProcessingParameterField.Any,
-            allowMultiple=kind == "fields", optional=p.optional,
+            p.name,
+            label,
+            defaultValue=p.default,
+            parentLayerParameterName=p.parent,
+            type=QgsProcessingParameterField.Numeric
+            if p.numeric
+            else QgsProcessingParameterField.Any,
+            allowMultiple=kind == "fields",
+            optional=p.optional,
         )
     elif kind == "enum":
         default = p.options.index(p.default) if p.default in p.options else 0
-        parameter = QgsProcessingParameterEnum(p.name, label, options=list(p.options),
-                                               defaultValue=default, optional=p.optional)
+        parameter = QgsProcessingParameterEnum(
+            p.name, label, options=list(p.options), defaultValue=default, optional=p.optional
+        )
     elif kind in ("int", "float"):
-        number_type = (QgsProcessingParameterNumber.Integer if kind == "int"
-                       else QgsProcessingParameterNumber.Double)
+        number_type = (
+            QgsProcessingParameterNumber.Integer
+            if kind == "int"
+            else QgsProcessingParameterNumber.Double
+        )
         parameter = QgsProcessingParameterNumber(
-            p.name, label, number_type, defaultValue=p.default, optional=p.optional,
+            p.name,
+            label,
+            number_type,
+            defaultValue=p.default,
+            optional=p.optional,
             minValue=-1e12 if p.minimum is None else p.minimum,
             maxValue=1e12 if p.maximum is None else p.maximum,
         )
@@ -105,13 +120,18 @@ def make_parameter(alg: QgsProcessingAlgorithm, p: Param) -> QgsProcessingParame
     elif kind == "string":
         parameter = QgsProcessingParameterString(p.name, label, p.default, optional=p.optional)
     elif kind in ("file", "folder"):
-        behavior = (QgsProcessingParameterFile.File if kind == "file"
-                    else QgsProcessingParameterFile.Folder)
-        parameter = QgsProcessingParameterFile(p.name, label, behavior=behavior,
-                                               fileFilter=p.file_filter, optional=p.optional)
+        behavior = (
+            QgsProcessingParameterFile.File if kind == "file" else QgsProcessingParameterFile.Folder
+        )
+        parameter = QgsProcessingParameterFile(
+            p.name, label, behavior=behavior, fileFilter=p.file_filter, optional=p.optional
+        )
     elif kind == "vector_out":
         parameter = QgsProcessingParameterVectorDestination(
-            p.name, label, type=p.geometry, optional=p.optional,
+            p.name,
+            label,
+            type=p.geometry,
+            optional=p.optional,
             createByDefault=not p.optional,
         )
     elif kind == "file_out":

@@ -44,20 +44,26 @@ class SetUpBackend(UrbanSigAlgorithm):
     def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
         self.addParameter(
             QgsProcessingParameterEnum(
-                "TORCH", self.tr("PyTorch build"), options=list(backend_env.TORCH_FLAVOURS),
+                "TORCH",
+                self.tr("PyTorch build"),
+                options=list(backend_env.TORCH_FLAVOURS),
                 defaultValue=0,
             )
         )
         self.addParameter(
             QgsProcessingParameterFile(
-                "VENV_DIR", self.tr("Environment folder"),
-                behavior=QgsProcessingParameterFile.Folder, optional=True,
+                "VENV_DIR",
+                self.tr("Environment folder"),
+                behavior=QgsProcessingParameterFile.Folder,
+                optional=True,
             )
         )
         self.addParameter(
             QgsProcessingParameterFile(
-                "WHEEL_DIR", self.tr("Offline wheel folder"),
-                behavior=QgsProcessingParameterFile.Folder, optional=True,
+                "WHEEL_DIR",
+                self.tr("Offline wheel folder"),
+                behavior=QgsProcessingParameterFile.Folder,
+                optional=True,
             )
         )
         self.addParameter(

@@ -36,17 +36,24 @@ def qgis_env(tmp_path_factory) -> dict[str, str]:
     runtime = root / "xdg"
     runtime.mkdir(mode=0o700)
     env = dict(os.environ)
-    env.update({
-        "QT_QPA_PLATFORM": "offscreen",
-        "XDG_RUNTIME_DIR": str(runtime),
-        "QGIS_CUSTOM_CONFIG_PATH": str(root / "profile"),
-        "QGIS_PLUGINPATH": str(plugins),
-    })
+    env.update(
+        {
+            "QT_QPA_PLATFORM": "offscreen",
+            "XDG_RUNTIME_DIR": str(runtime),
+            "QGIS_CUSTOM_CONFIG_PATH": str(root / "profile"),
+            "QGIS_PLUGINPATH": str(plugins),
+        }
+    )
     if not env.get("URBANSIG_BACKEND_PYTHON"):
-        pytest.fail("URBANSIG_BACKEND_PYTHON must point at the backend environment (make test sets it)")
+        pytest.fail(
+            "URBANSIG_BACKEND_PYTHON must point at the backend environment (make test sets it)"
+        )
     done = subprocess.run(
         [qgis_process_binary(), "plugins", "enable", "urban_signatures"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return env
@@ -58,7 +65,10 @@ def qgis_process(qgis_env):
 
     def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [qgis_process_binary(), *args], env=qgis_env, capture_output=True, text=True,
+            [qgis_process_binary(), *args],
+            env=qgis_env,
+            capture_output=True,
+            text=True,
             timeout=timeout,
         )
 
@@ -74,7 +84,7 @@ def run_algorithm(qgis_process):
         done = qgis_process("--json", "run", algorithm, "--", *args)
         parsed = None
         if done.returncode == 0:
-            parsed = json.loads(done.stdout[done.stdout.index("{"):])
+            parsed = json.loads(done.stdout[done.stdout.index("{") :])
         return done, parsed
 
     return run

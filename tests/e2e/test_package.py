@@ -15,8 +15,13 @@ def package(tmp_path_factory):
     if not (REPO / ".git").exists():
         pytest.fail("make package needs a git checkout of the plugin")
     dist = tmp_path_factory.mktemp("dist")
-    done = subprocess.run(["make", "-s", "package", f"DIST={dist}"], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["make", "-s", "package", f"DIST={dist}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     (zip_path,) = dist.glob("urban_signatures-*.zip")
     return zip_path
@@ -25,24 +30,35 @@ def package(tmp_path_factory):
 def test_zip_layout(package):
     names = zipfile.ZipFile(package).namelist()
     assert {n.split("/")[0] for n in names} == {"urban_signatures"}
-    for required in ("metadata.txt", "__init__.py", "plugin/provider.py",
-                     "backend/urbansig/__main__.py", "backend/requirements.txt",
-                     "resources/icons/urbansig.svg"):
+    for required in (
+        "metadata.txt",
+        "__init__.py",
+        "plugin/provider.py",
+        "backend/urbansig/__main__.py",
+        "backend/requirements.txt",
+        "resources/icons/urbansig.svg",
+    ):
         assert f"urban_signatures/{required}" in names
-    assert not any(n.startswith(("urban_signatures/tests/", "urban_signatures/bench/"))
-                   for n in names)
+    assert not any(
+        n.startswith(("urban_signatures/tests/", "urban_signatures/bench/")) for n in names
+    )
 
 
 def test_qgis_loads_the_installed_zip(package, qgis_env, qgis_binary, tmp_path):
     plugins = tmp_path / "plugins"
     zipfile.ZipFile(package).extractall(plugins)
-    env = dict(qgis_env, QGIS_PLUGINPATH=str(plugins),
-               QGIS_CUSTOM_CONFIG_PATH=str(tmp_path / "profile"))
+    env = dict(
+        qgis_env, QGIS_PLUGINPATH=str(plugins), QGIS_CUSTOM_CONFIG_PATH=str(tmp_path / "profile")
+    )
     binary = qgis_binary
-    enable = subprocess.run([binary, "plugins", "enable", "urban_signatures"], env=env,
-                            capture_output=True, text=True, timeout=120)
+    enable = subprocess.run(
+        [binary, "plugins", "enable", "urban_signatures"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert enable.returncode == 0, enable.stderr
-    listed = subprocess.run([binary, "list"], env=env, capture_output=True, text=True,
-                            timeout=120)
+    listed = subprocess.run([binary, "list"], env=env, capture_output=True, text=True, timeout=120)
     assert "urbansig:createh3grid" in listed.stdout
     assert os.path.isdir(plugins / "urban_signatures" / "backend" / "urbansig")

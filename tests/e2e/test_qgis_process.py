@@ -25,7 +25,9 @@ def test_help_of_every_algorithm(qgis_process):
 def test_create_h3_grid(run_algorithm, tmp_path):
     out = tmp_path / "grid.gpkg"
     done, parsed = run_algorithm(
-        "urbansig:createh3grid", EXTENT="4.80,4.90,45.72,45.79 [EPSG:4326]", RESOLUTION=8,
+        "urbansig:createh3grid",
+        EXTENT="4.80,4.90,45.72,45.79 [EPSG:4326]",
+        RESOLUTION=8,
         OUTPUT=out,
     )
     assert done.returncode == 0, done.stderr
@@ -59,7 +61,9 @@ def test_polygon_layer_input_keeps_its_crs(run_algorithm, tmp_path):
 def test_failing_run_exits_non_zero_with_the_backend_message(run_algorithm, tmp_path):
     out = tmp_path / "grid.gpkg"
     done, _ = run_algorithm(
-        "urbansig:createh3grid", EXTENT="4.0,6.0,45.0,46.5 [EPSG:4326]", RESOLUTION=12,
+        "urbansig:createh3grid",
+        EXTENT="4.0,6.0,45.0,46.5 [EPSG:4326]",
+        RESOLUTION=12,
         OUTPUT=out,
     )
     assert done.returncode != 0
@@ -71,7 +75,9 @@ def test_failing_run_exits_non_zero_with_the_backend_message(run_algorithm, tmp_
 @pytest.mark.parametrize("resolution", ["16", "-1"])
 def test_resolution_out_of_range(run_algorithm, tmp_path, resolution):
     done, _ = run_algorithm(
-        "urbansig:createh3grid", EXTENT="4.8,4.9,45.7,45.8 [EPSG:4326]", RESOLUTION=resolution,
+        "urbansig:createh3grid",
+        EXTENT="4.8,4.9,45.7,45.8 [EPSG:4326]",
+        RESOLUTION=resolution,
         OUTPUT=tmp_path / "g.gpkg",
     )
     assert done.returncode != 0 and "RESOLUTION" in done.stderr

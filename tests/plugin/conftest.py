@@ -22,7 +22,6 @@ FAKE_BACKEND = Path(__file__).resolve().parent / "fake_backend.py"
 def provider(qgis_app, qgis_processing):
     """The registered provider (a reference is kept, or its algorithms vanish)."""
     from qgis.core import QgsApplication
-
     from urban_signatures.plugin.provider import UrbanSignaturesProvider
 
     registered = UrbanSignaturesProvider()

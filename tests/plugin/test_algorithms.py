@@ -43,14 +43,28 @@ def run_alg(provider, alg_id, parameters):
 def test_extent_to_spec(provider, captured, tmp_path):
     out = str(tmp_path / "grid.gpkg")
     with pytest.raises(SpecCaptured):
-        run_alg(provider, "createh3grid", {
-            "EXTENT": "600000,604000,2080000,2084000 [EPSG:27572]", "RESOLUTION": 9,
-            "OUTPUT_CRS": 1, "MAX_CELLS": 5000, "OUTPUT": out, "DEVICE": 0, "SEED": 0,
-        })
+        run_alg(
+            provider,
+            "createh3grid",
+            {
+                "EXTENT": "600000,604000,2080000,2084000 [EPSG:27572]",
+                "RESOLUTION": 9,
+                "OUTPUT_CRS": 1,
+                "MAX_CELLS": 5000,
+                "OUTPUT": out,
+                "DEVICE": 0,
+                "SEED": 0,
+            },
+        )
     spec = captured[0]
     assert spec["version"] == 1 and spec["task"] == "createh3grid"
     assert spec["inputs"]["extent_crs"] == "EPSG:27572"
-    assert [float(v) for v in spec["inputs"]["extent"].split(",")] == [600000, 2080000, 604000, 2084000]
+    assert [float(v) for v in spec["inputs"]["extent"].split(",")] == [
+        600000,
+        2080000,
+        604000,
+        2084000,
+    ]
     assert spec["params"] == {"resolution": 9, "max_cells": 5000, "output_crs": "EPSG:4326"}
     assert spec["outputs"] == {"output": out}
 
@@ -64,10 +78,17 @@ def test_memory_layer_is_exported_for_the_backend(provider, captured, tmp_path):
     QgsProject.instance().addMapLayer(layer)
     try:
         with pytest.raises(SpecCaptured):
-            run_alg(provider, "createh3grid", {
-                "INPUT": layer.id(), "RESOLUTION": 8, "OUTPUT_CRS": 0, "MAX_CELLS": 1000,
-                "OUTPUT": str(tmp_path / "g.gpkg"),
-            })
+            run_alg(
+                provider,
+                "createh3grid",
+                {
+                    "INPUT": layer.id(),
+                    "RESOLUTION": 8,
+                    "OUTPUT_CRS": 0,
+                    "MAX_CELLS": 1000,
+                    "OUTPUT": str(tmp_path / "g.gpkg"),
+                },
+            )
     finally:
         QgsProject.instance().removeMapLayer(layer.id())
     path = captured[0]["inputs"]["polygons"].split("|")[0]
@@ -87,9 +108,14 @@ def test_real_run_styles_output_and_keeps_qgis_free_of_the_backend_stack(provide
     import processing
 
     out = str(tmp_path / "grid.gpkg")
-    result = processing.run("urbansig:createh3grid", {
-        "EXTENT": "4.80,4.90,45.72,45.79 [EPSG:4326]", "RESOLUTION": 8, "OUTPUT": out,
-    })
+    result = processing.run(
+        "urbansig:createh3grid",
+        {
+            "EXTENT": "4.80,4.90,45.72,45.79 [EPSG:4326]",
+            "RESOLUTION": 8,
+            "OUTPUT": out,
+        },
+    )
     assert result["OUTPUT"] == out and result["N_CELLS"] > 50
     layer = QgsVectorLayer(out, "grid", "ogr")
     assert layer.featureCount() == result["N_CELLS"]

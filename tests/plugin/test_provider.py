@@ -15,7 +15,9 @@ def test_algorithms_are_registered_with_help(provider):
         for parameter in alg.parameterDefinitions():
             if parameter.name() not in ("DEVICE", "SEED"):
                 assert f"<b>{parameter.name()}</b>" in help_text or parameter.isDestination(), (
-                    alg.name(), parameter.name())
+                    alg.name(),
+                    parameter.name(),
+                )
         assert not alg.icon().isNull()
 
 
@@ -46,5 +48,7 @@ def backend_python(monkeypatch):
 
     python = os.environ.get("URBANSIG_BACKEND_PYTHON")
     if not python:
-        pytest.fail("URBANSIG_BACKEND_PYTHON must point at the backend environment (make test sets it)")
+        pytest.fail(
+            "URBANSIG_BACKEND_PYTHON must point at the backend environment (make test sets it)"
+        )
     return python

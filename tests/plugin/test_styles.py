@@ -56,9 +56,12 @@ def colours_near(image, targets, tolerance=40):
         pixel = QColor(image.pixel(x, image.height() // 2))
         for target in targets:
             t = QColor(target)
-            if abs(pixel.red() - t.red()) + abs(pixel.green() - t.green()) + abs(
-                pixel.blue() - t.blue()
-            ) < tolerance:
+            if (
+                abs(pixel.red() - t.red())
+                + abs(pixel.green() - t.green())
+                + abs(pixel.blue() - t.blue())
+                < tolerance
+            ):
                 found.add(target)
     return found
 
