@@ -57,7 +57,7 @@ def _base_symbol(layer: QgsVectorLayer, color: str) -> QgsSymbol:
     if geometry == QgsWkbTypes.PointGeometry:
         return QgsMarkerSymbol.createSimple({"color": color, "size": "2", "outline_style": "no"})
     return QgsFillSymbol.createSimple(
-        {"color": color, "outline_color": "#40404080", "outline_width": "0.1"}
+        {"color": color, "outline_color": "64,64,64,128", "outline_width": "0.1"}
     )
 
 
@@ -67,7 +67,7 @@ def _ramp(name: str):
 
 
 def build_renderer(layer: QgsVectorLayer, spec: StyleSpec) -> QgsFeatureRenderer:
-    """A renderer for ``layer`` following ``spec`` (falls back to outline if the field is absent)."""
+    """A renderer for ``layer`` following ``spec`` (outline when the field is absent)."""
     index = layer.fields().indexOf(spec.field) if spec.field else -1
     if spec.kind == "categorized" and index >= 0:
         values = sorted(v for v in layer.uniqueValues(index) if v is not None)
@@ -83,7 +83,7 @@ def build_renderer(layer: QgsVectorLayer, spec: StyleSpec) -> QgsFeatureRenderer
         renderer.updateClasses(layer, spec.classes)
         renderer.updateColorRamp(_ramp(spec.ramp))
         return renderer
-    return QgsSingleSymbolRenderer(_base_symbol(layer, "#3ea6a060"))
+    return QgsSingleSymbolRenderer(_base_symbol(layer, "62,166,160,110"))
 
 
 def apply_style(layer: QgsVectorLayer, spec: StyleSpec) -> None:
