@@ -90,3 +90,17 @@ def test_diagnostics_report(run_algorithm, tmp_path):
     text = out.read_text()
     for needle in ("torch", "device", "forward_pass", "median_ms", "executable", "packages"):
         assert needle in text
+
+
+def test_setup_algorithm_reruns_safely(run_algorithm):
+    import json
+    import os
+    from pathlib import Path
+
+    venv = Path(os.environ["URBANSIG_BACKEND_PYTHON"]).parents[1]
+    flavour = json.loads((venv / "urbansig-environment.json").read_text())["flavour"]
+    index = ["auto", "cpu", "cuda"].index(flavour)
+    done, parsed = run_algorithm("urbansig:setupbackend", VENV_DIR=venv, TORCH=index)
+    assert done.returncode == 0, done.stderr
+    assert parsed["results"]["PYTHON"] == str(venv.resolve() / "bin" / "python")
+    assert "up to date" in done.stdout + done.stderr + json.dumps(parsed.get("log", ""))
