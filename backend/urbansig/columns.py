@@ -18,3 +18,8 @@ EMBEDDING_PREFIX = "emb_"
 def embedding_columns(dim: int, prefix: str = EMBEDDING_PREFIX) -> list[str]:
     """``emb_000``, ``emb_001``, ... for an embedding of size ``dim``."""
     return [f"{prefix}{i:03d}" for i in range(dim)]
+
+
+# Prediction intervals of predictindicator (split-conformal, original scale).
+PRED_LOWER = "pred_lower"
+PRED_UPPER = "pred_upper"

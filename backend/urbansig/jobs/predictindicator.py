@@ -1,0 +1,531 @@
+"""Job ``predictindicator``: region features -> a socioeconomic indicator, evaluated honestly.
+
+Train mode (no TRAINED_MODEL): regions with a known TARGET_FIELD are split REPEATS times
+(random 60/20/20 as MuseCL, or spatial block folds); the chosen model and the baselines
+(ridge, gradient boosting, mean) are fitted on each train part, early-stopped on the
+validation part (MLP) and scored on the test part. The first repeat's model predicts every
+region, gets a split-conformal interval from its validation residuals and is saved.
+Apply mode (TRAINED_MODEL): a saved model predicts the layer; known targets are scored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from urbansig.columns import PRED_LOWER, PRED_UPPER, PREDICTION, RESIDUAL, SPLIT
+from urbansig.jobs import Job, Option
+from urbansig.protocol import BadInput, Events, JobSpec
+
+OUTPUT_COLUMNS = (PREDICTION, RESIDUAL, SPLIT, PRED_LOWER, PRED_UPPER)
+BASELINES = ("ridge", "gbm", "mean")
+
+
+def _flag(value: str) -> bool:
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("use true or false")
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in str(text).replace(" ", "").split(",") if v)
+    except ValueError as exc:
+        raise BadInput(
+            f"HIDDEN must be comma-separated layer sizes such as 64,32, not {text!r}."
+        ) from exc
+    if not sizes or any(s < 1 for s in sizes):
+        raise BadInput(f"HIDDEN must list positive layer sizes such as 64,32, not {text!r}.")
+    return sizes
+
+
+def _check_params(params: dict[str, Any]) -> None:
+    for name in ("epochs", "patience", "repeats", "batch_size"):
+        if params[name] < (0 if name == "patience" else 1):
+            raise BadInput(f"{name.upper()} must be at least 1, not {params[name]}.")
+    if not params["lr"] > 0:
+        raise BadInput(f"LR must be positive, not {params['lr']}.")
+    if not 0.0 < params["coverage"] < 1.0:
+        raise BadInput(f"COVERAGE must be between 0 and 1 (e.g. 0.9), not {params['coverage']}.")
+    if params.get("block_size") is not None and not params["block_size"] > 0:
+        raise BadInput(f"BLOCK_SIZE must be positive (layer units), not {params['block_size']}.")
+
+
+def feature_fields(frame, params: dict[str, Any]) -> list[str]:
+    """The feature fields: FEATURE_FIELDS (a list) or every field starting FEATURE_PREFIX."""
+    listed = [f.strip() for f in str(params.get("feature_fields") or "").split(",") if f.strip()]
+    prefix = params.get("feature_prefix") or ""
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    if listed:
+        missing = [f for f in listed if f not in columns]
+        if missing:
+            raise BadInput(
+                f"FEATURE_FIELDS: {', '.join(missing)} not in the INPUT layer; its fields are "
+                f"{', '.join(columns[:30])}."
+            )
+        return listed
+    if not prefix:
+        raise BadInput("Give FEATURE_FIELDS (comma-separated) or FEATURE_PREFIX (e.g. emb_).")
+    matched = [c for c in columns if c.startswith(prefix) and c not in OUTPUT_COLUMNS]
+    if not matched:
+        raise BadInput(
+            f"FEATURE_PREFIX: no field of the INPUT layer starts with {prefix!r}; its fields are "
+            f"{', '.join(columns[:30])}."
+        )
+    return matched
+
+
+def feature_matrix(frame, fields: list[str], parameter: str = "FEATURE_FIELDS") -> np.ndarray:
+    """Numeric features (n, d) as float64; BadInput naming non-numeric or NULL fields."""
+    import pandas as pd
+
+    columns = []
+    for name in fields:
+        column = frame[name]
+        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+            raise BadInput(f"{parameter}: field {name} is not numeric ({column.dtype}).")
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = int((~np.isfinite(values)).sum())
+        if bad:
+            raise BadInput(
+                f"{parameter}: field {name} is NULL (or not finite) in {bad} of {len(values)} "
+                "regions; fill those values or remove those regions first."
+            )
+        columns.append(values)
+    return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
+
+
+def target_values(frame, field: str) -> np.ndarray:
+    """The target as float64, NaN where NULL (= to be predicted)."""
+    import pandas as pd
+
+    if field not in frame.columns:
+        raise BadInput(f"TARGET_FIELD: {field} is not a field of the INPUT layer.")
+    column = frame[field]
+    if not pd.api.types.is_numeric_dtype(column):
+        raise BadInput(f"TARGET_FIELD: field {field} is not numeric ({column.dtype}).")
+    return column.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def region_coords(frame) -> np.ndarray:
+    """A point inside each region (layer units), for spatial blocks."""
+    if frame.geometry.isna().any() or frame.geometry.is_empty.any():
+        raise BadInput("INPUT: SPLIT 'spatial' needs a geometry for every region.")
+    points = frame.geometry.representative_point()
+    return np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
+
+
+def run(spec: JobSpec, events: Events) -> dict[str, Any]:
+    from urbansig.io.vector import read_layer
+    from urbansig.models.predictor import IndicatorPredictor
+
+    inputs, params = spec.inputs, spec.params
+    _check_params(params)
+    hidden = _hidden(params["hidden"])
+    events.progress(0.0, "Reading the region layer")
+    frame = read_layer(inputs["input"], "INPUT")
+    if frame.empty:
+        raise BadInput("INPUT: the region layer has no features.")
+    target_field = params.get("target_field") or None
+    if inputs.get("trained_model"):
+        predictor = IndicatorPredictor.load(inputs["trained_model"], "TRAINED_MODEL")
+        return _apply(spec, events, frame, predictor, target_field)
+    if target_field is None:
+        raise BadInput("TARGET_FIELD is required to train (or give TRAINED_MODEL to apply one).")
+    fields = [f for f in feature_fields(frame, params) if f != target_field]
+    if not fields:
+        raise BadInput("FEATURE_FIELDS: the only feature given is the target itself.")
+    return _train(spec, events, frame, fields, target_field, hidden)
+
+
+def _train(spec, events, frame, fields, target_field, hidden) -> dict[str, Any]:
+    from urbansig.models.predictor import (
+        auto_log_target,
+        check_target,
+        evaluate_split,
+        make_splits,
+        summarise,
+    )
+    from urbansig.models.predictor.conformal import min_calibration_size
+    from urbansig.models.predictor.splits import PART_NAMES, TEST, VALIDATION, check_split_size
+
+    params = spec.params
+    X = feature_matrix(frame, fields)
+    y = target_values(frame, target_field)
+    labelled = np.flatnonzero(np.isfinite(y))
+    if len(labelled) == 0:
+        raise BadInput(
+            f"TARGET_FIELD: {target_field} is NULL in every region; at least "
+            "10 regions need a known value to train on."
+        )
+    check_split_size(len(labelled))
+    y_lab, X_lab = y[labelled], X[labelled]
+    log_target = _log_choice(params["log_target"], y_lab, auto_log_target)
+    check_target(y_lab, log_target)
+    if log_target and params["log_target"] == "auto":
+        events.log(f"LOG_TARGET auto: {target_field} is a non-negative count or skewed: log1p.")
+    coords = region_coords(frame.iloc[labelled]) if params["split"] == "spatial" else None
+    splits = make_splits(
+        len(labelled),
+        params["split"],
+        params["repeats"],
+        spec.seed,
+        coords,
+        params.get("block_size"),
+    )
+    models = [params["model"]]
+    if params["baselines"]:
+        models += [m for m in BASELINES if m != params["model"]]
+    options = {
+        "hidden": hidden,
+        "epochs": params["epochs"],
+        "lr": params["lr"],
+        "patience": params["patience"],
+        "device": spec.device,
+        "batch_size": params["batch_size"],
+    }
+    records, main_predictor = [], None
+    train_events = events.stage(0.05, 0.85)
+    total = len(splits) * len(models)
+    for r, part in enumerate(splits):
+        for m, model in enumerate(models):
+            events.check_cancelled()
+            step = r * len(models) + m
+            stage = train_events.stage(step / total, (step + 1) / total)
+            stage.progress(0.0, f"repeat {r + 1}/{len(splits)}: {model}")
+            predictor, metrics, _ = evaluate_split(
+                X_lab, y_lab, part, model, log_target, spec.seed + r, stage, fields, **options
+            )
+            records.append(
+                {
+                    "model": model,
+                    "repeat": r,
+                    "n_train": int((part == 0).sum()),
+                    "n_test": int((part == TEST).sum()),
+                    **metrics,
+                }
+            )
+            if r == 0 and m == 0:
+                main_predictor = predictor
+    rows = summarise(records)
+    part0 = splits[0]
+    coverage = params["coverage"]
+    val0 = part0 == VALIDATION
+    if not main_predictor.calibrate(X_lab[val0], y_lab[val0], coverage):
+        events.warning(
+            f"COVERAGE {coverage}: the validation part has {int(val0.sum())} regions; "
+            f"at least {min_calibration_size(coverage)} are needed for a guaranteed "
+            "interval, so the interval uses the largest validation residual."
+        )
+    events.progress(0.88, "Predicting every region")
+    main_pred = main_predictor.predict(X)
+    lower, upper = main_predictor.predict_interval(X)
+    split_names = np.full(len(frame), "predicted", dtype=object)
+    split_names[labelled] = np.asarray(PART_NAMES, dtype=object)[part0]
+    test_rows = labelled[part0 == TEST]
+    inside = (y[test_rows] >= lower[test_rows]) & (y[test_rows] <= upper[test_rows])
+    metrics = _metrics(rows, params["model"])
+    metrics["interval_coverage_test"] = float(inside.mean()) if len(inside) else float("nan")
+    metrics.update(
+        {
+            "log_target": log_target,
+            "n_labelled": len(labelled),
+            "n_predicted": int(len(frame) - len(labelled)),
+        }
+    )
+    for row in rows:
+        for key in ("r2", "rmse", "mae", "r2_orig", "rmse_orig", "mae_orig"):
+            events.metric(
+                f"{row['model']}_{key}",
+                _finite(row[f"{key}_mean"]),
+                std=_finite(row[f"{key}_std"]),
+            )
+    events.metric("interval_coverage_test", _finite(metrics["interval_coverage_test"]))
+    summary = {
+        "target_field": target_field,
+        "n_labelled": len(labelled),
+        "split": params["split"],
+        "block_size": params.get("block_size"),
+        "repeats": params["repeats"],
+        "seed": spec.seed,
+        "metrics": rows,
+    }
+    scatter = (y_lab, main_pred[labelled], split_names[labelled])
+    return _write(
+        spec,
+        events,
+        frame,
+        main_predictor,
+        main_pred,
+        y,
+        split_names,
+        (lower, upper),
+        rows,
+        metrics,
+        summary,
+        scatter,
+        fields,
+    )
+
+
+def _apply(spec, events, frame, predictor, target_field) -> dict[str, Any]:
+    from urbansig.models.predictor import score
+
+    missing = [f for f in predictor.feature_names if f not in frame.columns]
+    if missing:
+        raise BadInput(
+            f"TRAINED_MODEL: the model was trained on {len(predictor.feature_names)} features; "
+            f"the INPUT layer lacks {len(missing)} of them: {', '.join(missing[:10])}. "
+            "Compute the same features for this layer."
+        )
+    fields = predictor.feature_names
+    X = feature_matrix(frame, fields, "INPUT")
+    events.progress(0.3, f"Applying a saved {predictor.model} model")
+    pred = predictor.predict(X)
+    bounds = predictor.predict_interval(X) if predictor.halfwidth is not None else None
+    y = target_values(frame, target_field) if target_field else np.full(len(frame), np.nan)
+    known = np.isfinite(y)
+    metrics: dict[str, Any] = {"n_predicted": len(frame), "n_labelled": int(known.sum())}
+    rows = []
+    if predictor.log_target and np.any(y[known] < 0):
+        events.warning(
+            f"TARGET_FIELD: {target_field} has negative values; not scored on log scale."
+        )
+        known &= y >= 0
+    if known.sum() >= 2 and np.ptp(y[known]) > 0:
+        scored = score(y[known], pred[known], predictor.log_target)
+        metrics.update(scored)
+        rows.append(
+            {"model": predictor.model, "repeats": 1, **{f"{k}_mean": v for k, v in scored.items()}}
+        )
+        rows[0].update({f"{k}_std": 0.0 for k in scored})
+        for key, value in scored.items():
+            events.metric(f"{predictor.model}_{key}", _finite(value))
+    if bounds is not None and known.any():
+        inside = (y[known] >= bounds[0][known]) & (y[known] <= bounds[1][known])
+        metrics["interval_coverage_test"] = float(inside.mean())
+        events.metric("interval_coverage_test", metrics["interval_coverage_test"])
+    split_names = np.full(len(frame), "predicted", dtype=object)
+    summary = {"target_field": target_field, "applied_model": str(spec.inputs["trained_model"])}
+    scatter = (y[known], pred[known], np.full(int(known.sum()), "test", dtype=object))
+    return _write(
+        spec,
+        events,
+        frame,
+        predictor,
+        pred,
+        y,
+        split_names,
+        bounds,
+        rows,
+        metrics,
+        summary,
+        scatter,
+        fields,
+    )
+
+
+def _write(
+    spec,
+    events,
+    frame,
+    predictor,
+    pred,
+    y,
+    split_names,
+    bounds,
+    rows,
+    metrics,
+    summary,
+    scatter,
+    fields,
+) -> dict[str, Any]:
+    from urbansig.io.vector import write_layer
+
+    events.check_cancelled()
+    out = frame.drop(columns=[c for c in OUTPUT_COLUMNS if c in frame.columns])
+    if len(out.columns) < len(frame.columns):
+        events.warning("INPUT already had prediction columns; they are replaced.")
+    out[PREDICTION] = pred
+    out[RESIDUAL] = np.where(np.isfinite(y), y - pred, np.nan)
+    out[SPLIT] = split_names
+    if bounds is not None:
+        out[PRED_LOWER], out[PRED_UPPER] = bounds
+    events.progress(0.9, "Writing the layer")
+    write_layer(out, spec.outputs["output"])
+    outputs = {"output": spec.outputs["output"]}
+    if spec.outputs.get("model_file"):
+        predictor.save(spec.outputs["model_file"], extra={"training": summary})
+        outputs["model_file"] = spec.outputs["model_file"]
+    if spec.outputs.get("report"):
+        events.progress(0.95, "Writing the report")
+        _report(spec, out, predictor, y, rows, metrics, summary, scatter, fields)
+        outputs["report"] = spec.outputs["report"]
+    events.progress(1.0, "Done")
+    return {"outputs": outputs, "metrics": _finite(metrics)}
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities to None (JSON events allow no NaN), through dicts and lists."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value
+
+
+def _log_choice(choice: str, y: np.ndarray, auto) -> bool:
+    if choice == "auto":
+        return auto(y)
+    return choice == "true"
+
+
+def _metrics(rows: list[dict[str, Any]], model: str) -> dict[str, Any]:
+    """The chosen model's test metrics (flat) and every model's row under ``models``."""
+    main = next(r for r in rows if r["model"] == model)
+    flat = {k[: -len("_mean")]: v for k, v in main.items() if k.endswith("_mean")}
+    flat.update({k: v for k, v in main.items() if k.endswith("_std")})
+    flat["models"] = rows
+    return flat
+
+
+def _report(spec, out, predictor, y, rows, metrics, summary, scatter, fields) -> None:
+    from urbansig.models.predictor.figures import residual_map, scatter_figure
+    from urbansig.report import Report
+
+    target = summary.get("target_field") or "target"
+    log = predictor.log_target
+    report = Report(f"Predict indicator: {target}")
+    if "applied_model" in summary:
+        report.paragraph(
+            f"A saved {predictor.model} model ({summary['applied_model']}) applied to "
+            f"{len(out)} regions; {metrics['n_labelled']} have a known {target}."
+        )
+    else:
+        report.paragraph(
+            f"{predictor.model} on {len(fields)} features, {summary['n_labelled']} labelled "
+            f"regions, {summary['split']} split, {summary['repeats']} repeats (seed "
+            f"{summary['seed']}); target on {'log1p' if log else 'the original'} scale. Metrics "
+            "are on the test part of each repeat: mean ± standard deviation over repeats."
+        )
+    if rows:
+        scale = "log1p" if log else "original"
+        table = []
+        for row in rows:
+            line = {"model": row["model"]}
+            for key, name in (("r2", "R2"), ("rmse", "RMSE"), ("mae", "MAE")):
+                line[f"{name} ({scale})"] = _pm(row, key)
+            for key, name in (("r2_orig", "R2"), ("rmse_orig", "RMSE"), ("mae_orig", "MAE")):
+                line[f"{name} (original)"] = _pm(row, key)
+            table.append(line)
+        report.section("Test metrics").table(table)
+    if predictor.halfwidth is not None:
+        report.section("Prediction interval").paragraph(
+            f"Split-conformal interval at {predictor.coverage:.0%} coverage: prediction ± "
+            f"{predictor.halfwidth:.4g} on the {'log1p' if log else 'original'} scale "
+            f"(pred_lower, pred_upper). Share of test regions inside: "
+            f"{metrics.get('interval_coverage_test', float('nan')):.3f}."
+            + (
+                " The MLP's validation part also chose its stopping epoch, so the interval "
+                "can fall slightly short of the nominal coverage."
+                if predictor.model == "mlp"
+                else ""
+            )
+        )
+    y_true, y_pred, parts = scatter
+    if len(y_true):
+        report.section("Predicted against true").figure(
+            scatter_figure(y_true, y_pred, parts, log, target),
+            "scatter",
+            "Dotted: the 45-degree line. Blue: validation, purple: test, grey: train.",
+        )
+    residual = out[RESIDUAL].to_numpy(dtype=float)
+    if log:
+        residual = np.log1p(np.maximum(y, 0)) - np.log1p(out[PREDICTION].to_numpy(dtype=float))
+    report.section("Residual map").figure(
+        residual_map(out, residual, "residual (log1p)" if log else "residual"),
+        "residual_map",
+        "Red: under-predicted (truth above prediction), blue: over-predicted; grey: unknown.",
+    )
+    report.save(spec.outputs["report"])
+
+
+def _pm(row: dict[str, Any], key: str) -> str:
+    return f"{row[f'{key}_mean']:.4g} ± {row[f'{key}_std']:.2g}"
+
+
+JOB = Job(
+    task="predictindicator",
+    summary="Predict an indicator from region features (MLP, ridge, boosting), evaluated honestly",
+    run=run,
+    options=(
+        Option(
+            "input",
+            "inputs",
+            "region layer with features and the target",
+            required=True,
+            is_path=True,
+        ),
+        Option(
+            "trained_model",
+            "inputs",
+            "a model saved by this algorithm, to apply instead of training",
+            is_path=True,
+        ),
+        Option("feature_fields", "params", "comma-separated feature fields"),
+        Option("feature_prefix", "params", "use every field starting with this (e.g. emb_)"),
+        Option("target_field", "params", "numeric field to predict; NULL = to be predicted"),
+        Option(
+            "log_target",
+            "params",
+            "log1p scale: auto (non-negative and skewed), true, false",
+            default="auto",
+            choices=("auto", "true", "false"),
+        ),
+        Option(
+            "model", "params", "mlp, ridge or gbm", default="mlp", choices=("mlp", "ridge", "gbm")
+        ),
+        Option("hidden", "params", "MLP hidden layer sizes, e.g. 64,32", default="64,32"),
+        Option("epochs", "params", "MLP epochs at most", type=int, default=300),
+        Option("lr", "params", "MLP learning rate (Adam)", type=float, default=1e-3),
+        Option(
+            "patience",
+            "params",
+            "MLP early stopping: epochs without validation gain",
+            type=int,
+            default=30,
+        ),
+        Option("batch_size", "params", "MLP batch size", type=int, default=32),
+        Option(
+            "split",
+            "params",
+            "random (60/20/20) or spatial (block cross-validation)",
+            default="random",
+            choices=("random", "spatial"),
+        ),
+        Option(
+            "block_size",
+            "params",
+            "spatial block side in layer units (default: a fifth of the extent)",
+            type=float,
+        ),
+        Option("repeats", "params", "repeated splits (seeds; spatial: folds)", type=int, default=5),
+        Option("coverage", "params", "prediction interval coverage", type=float, default=0.9),
+        Option(
+            "baselines",
+            "params",
+            "also run ridge, gbm and the mean (true/false)",
+            type=_flag,
+            default=True,
+        ),
+        Option("output", "outputs", "output GeoPackage", required=True, is_path=True),
+        Option("model_file", "outputs", "save the trained model here", is_path=True),
+        Option("report", "outputs", "HTML report", is_path=True),
+    ),
+)

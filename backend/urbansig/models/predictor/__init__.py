@@ -1,0 +1,31 @@
+"""Indicator prediction from region features (the downstream task of MuseCL).
+
+Public: :class:`IndicatorPredictor` (mlp / ridge / gbm / mean, fit / predict / save / load)
+and :func:`evaluate_features` (repeated random or spatial-block splits, test-part metrics).
+"""
+
+from __future__ import annotations
+
+from urbansig.models.predictor.estimator import METHOD, MODEL_KINDS, IndicatorPredictor
+from urbansig.models.predictor.evaluate import (
+    auto_log_target,
+    check_target,
+    evaluate_features,
+    evaluate_split,
+    score,
+    summarise,
+)
+from urbansig.models.predictor.splits import make_splits
+
+__all__ = [
+    "METHOD",
+    "MODEL_KINDS",
+    "IndicatorPredictor",
+    "auto_log_target",
+    "check_target",
+    "evaluate_features",
+    "evaluate_split",
+    "make_splits",
+    "score",
+    "summarise",
+]

@@ -1,0 +1,294 @@
+"""IndicatorPredictor: features -> one indicator, with an MLP, ridge, gradient boosting or mean.
+
+Features are standardised with the training part's mean and spread; the target is moved to
+log scale with ``log1p`` when ``log_target`` (counts and densities, as MuseCL), and for the
+MLP also standardised. Every kind is saved without pickle: MLP weights, ridge coefficients,
+the boosted trees as flat node arrays (see trees.py), or the mean, all as tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from urbansig.models.predictor.conformal import conformal_halfwidth
+from urbansig.models.predictor.trees import TreeEnsemble
+from urbansig.models.serialization import load_model, save_model
+from urbansig.protocol import BadInput
+from urbansig.training import FitConfig, ProgressSink, resolve_device, seed_everything
+
+METHOD = "predictindicator"
+MODEL_KINDS = ("mlp", "ridge", "gbm", "mean")
+RIDGE_ALPHAS = np.logspace(-3, 3, 13)
+
+
+class IndicatorPredictor:
+    """Predict an indicator from region features; sklearn-style fit / predict / save / load."""
+
+    def __init__(
+        self,
+        model: str = "mlp",
+        hidden: tuple[int, ...] = (64, 32),
+        log_target: bool = True,
+        epochs: int = 300,
+        lr: float = 1e-3,
+        patience: int = 30,
+        device: str = "auto",
+        seed: int = 0,
+        batch_size: int = 32,
+        weight_decay: float = 0.0,
+    ) -> None:
+        if model not in MODEL_KINDS:
+            raise BadInput(f"MODEL must be one of {', '.join(MODEL_KINDS)}, not {model!r}.")
+        self.model = model
+        self.hidden = tuple(int(h) for h in hidden)
+        self.log_target = bool(log_target)
+        self.epochs, self.lr, self.patience = int(epochs), float(lr), int(patience)
+        self.device, self.seed = device, int(seed)
+        self.batch_size, self.weight_decay = int(batch_size), float(weight_decay)
+        self.feature_names: list[str] = []
+        self.x_mean = self.x_std = np.zeros(0)
+        self.y_mean, self.y_std = 0.0, 1.0
+        self.coverage: float | None = None
+        self.halfwidth: float | None = None  # conformal half-width on the model (log) scale
+        self.info: dict[str, Any] = {}
+        self._net: torch.nn.Module | None = None
+        self._coef: np.ndarray | None = None
+        self._intercept = 0.0
+        self._trees: TreeEnsemble | None = None
+        self._mean = 0.0
+
+    # -- target scale -------------------------------------------------------------------
+    def to_model_scale(self, y: np.ndarray) -> np.ndarray:
+        """The target as the model sees it: ``log1p(y)`` when ``log_target``, else ``y``."""
+        y = np.asarray(y, dtype=np.float64)
+        if self.log_target:
+            if np.any(y < 0):
+                raise BadInput(
+                    "TARGET_FIELD has negative values; they have no logarithm. "
+                    "Set LOG_TARGET to false."
+                )
+            return np.log1p(y)
+        return y
+
+    def to_original_scale(self, z: np.ndarray) -> np.ndarray:
+        """Back from the model scale; on log scale clipped at 0 (the target is non-negative)."""
+        z = np.asarray(z, dtype=np.float64)
+        return np.maximum(np.expm1(z), 0.0) if self.log_target else z
+
+    # -- fitting ------------------------------------------------------------------------
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        X_val: np.ndarray | None = None,
+        y_val: np.ndarray | None = None,
+        feature_names: Sequence[str] | None = None,
+        events: ProgressSink | None = None,
+    ) -> IndicatorPredictor:
+        """Fit on ``X`` (n, d) and ``y`` (n,) on the original scale.
+
+        ``X_val``/``y_val`` drive the MLP's early stopping (without them it trains for
+        ``epochs``); other kinds ignore them.
+        """
+        X = _check_features(X)
+        z = self.to_model_scale(y)
+        if len(z) != len(X) or len(X) == 0:
+            raise BadInput("TARGET_FIELD: features and target must be non-empty and aligned.")
+        self.feature_names = (
+            list(feature_names) if feature_names else [f"x{i}" for i in range(X.shape[1])]
+        )
+        self.x_mean = X.mean(axis=0)
+        std = X.std(axis=0)
+        self.x_std = np.where(std > 0, std, 1.0)
+        Xs = self._scale(X)
+        if self.model == "mlp":
+            self._fit_mlp(Xs, z, X_val, y_val, events)
+        elif self.model == "ridge":
+            from sklearn.linear_model import RidgeCV
+
+            ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(Xs, z)
+            self._coef = np.asarray(ridge.coef_, dtype=np.float64)
+            self._intercept = float(ridge.intercept_)
+            self.info["alpha"] = float(ridge.alpha_)
+        elif self.model == "gbm":
+            from sklearn.ensemble import HistGradientBoostingRegressor
+            from threadpoolctl import threadpool_limits
+
+            gbm = HistGradientBoostingRegressor(
+                min_samples_leaf=int(np.clip(len(X) // 10, 2, 20)), random_state=self.seed
+            )
+            # OpenMP threads cost far more than they give on small data (and on busy CPUs)
+            with threadpool_limits(1 if len(X) < 20000 else None, user_api="openmp"):
+                gbm.fit(Xs, z)
+            self._trees = TreeEnsemble.from_sklearn(gbm)
+            self.info["n_trees"] = len(self._trees.roots)
+        else:
+            self._mean = float(z.mean())
+        self.info["n_train"] = len(X)
+        return self
+
+    def _fit_mlp(self, Xs, z, X_val, y_val, events) -> None:
+        from urbansig.models.predictor.mlp import MLPRegressor, train_mlp
+
+        device = resolve_device(self.device)
+        generator = seed_everything(self.seed)
+        self.y_mean = float(z.mean())
+        self.y_std = float(z.std()) or 1.0
+        Xv = zv = None
+        if X_val is not None and y_val is not None and len(y_val):
+            Xv = self._scale(_check_features(X_val, self.x_mean.shape[0]))
+            zv = (self.to_model_scale(y_val) - self.y_mean) / self.y_std
+        self._net = MLPRegressor(Xs.shape[1], self.hidden)
+        config = FitConfig(
+            epochs=self.epochs,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            amp=False,  # bfloat16 would cost regression precision
+            patience=self.patience if Xv is not None else None,
+        )
+        history = train_mlp(
+            self._net,
+            Xs,
+            (z - self.y_mean) / self.y_std,
+            Xv,
+            zv,
+            config,
+            device,
+            self.batch_size,
+            generator,
+            events,
+        )
+        self._net.cpu()
+        self.info["epochs_run"] = len(history.train_loss)
+        self.info["best_epoch"] = history.best_epoch + 1 if history.best_epoch >= 0 else None
+
+    # -- prediction ---------------------------------------------------------------------
+    def predict_model_scale(self, X: np.ndarray) -> np.ndarray:
+        """Predictions on the model scale (log1p when ``log_target``)."""
+        Xs = self._scale(_check_features(X, self.x_mean.shape[0]))
+        if self.model == "mlp":
+            if self._net is None:
+                raise RuntimeError("the predictor is not fitted")
+            from urbansig.models.predictor.mlp import mlp_predict
+
+            return mlp_predict(self._net, Xs, torch.device("cpu")) * self.y_std + self.y_mean
+        if self.model == "ridge":
+            if self._coef is None:
+                raise RuntimeError("the predictor is not fitted")
+            return Xs @ self._coef + self._intercept
+        if self.model == "gbm":
+            if self._trees is None:
+                raise RuntimeError("the predictor is not fitted")
+            return self._trees.predict(Xs)
+        return np.full(len(Xs), self._mean)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predictions on the original scale of the target."""
+        return self.to_original_scale(self.predict_model_scale(X))
+
+    def calibrate(self, X_val: np.ndarray, y_val: np.ndarray, coverage: float = 0.9) -> bool:
+        """Split-conformal calibration on held-out data; returns whether it is exact."""
+        residual = self.to_model_scale(y_val) - self.predict_model_scale(X_val)
+        self.halfwidth, exact = conformal_halfwidth(residual, coverage)
+        self.coverage = float(coverage)
+        return exact
+
+    def predict_interval(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds on the original scale (needs :meth:`calibrate`)."""
+        if self.halfwidth is None:
+            raise RuntimeError("call calibrate() before predict_interval()")
+        z = self.predict_model_scale(X)
+        lower = self.to_original_scale(z - self.halfwidth)
+        upper = self.to_original_scale(z + self.halfwidth)
+        return lower, upper
+
+    def _scale(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.x_mean) / self.x_std
+
+    # -- persistence --------------------------------------------------------------------
+    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Write one model file (tensors + JSON config, loadable with weights_only)."""
+        if not self.feature_names:
+            raise RuntimeError("fit the predictor before saving it")
+        state = {
+            "x_mean": torch.from_numpy(np.asarray(self.x_mean, dtype=np.float64)),
+            "x_std": torch.from_numpy(np.asarray(self.x_std, dtype=np.float64)),
+        }
+        if self.model == "mlp":
+            state.update({f"mlp.{k}": v for k, v in self._net.state_dict().items()})
+        elif self.model == "ridge":
+            state["ridge.coef"] = torch.from_numpy(self._coef)
+            state["ridge.intercept"] = torch.tensor([self._intercept], dtype=torch.float64)
+        elif self.model == "gbm":
+            state.update(self._trees.to_state())
+        else:
+            state["mean"] = torch.tensor([self._mean], dtype=torch.float64)
+        config = {
+            "model": self.model,
+            "hidden": list(self.hidden),
+            "log_target": self.log_target,
+            "log_transform": "log1p" if self.log_target else None,
+            "features": self.feature_names,
+            "y_mean": self.y_mean,
+            "y_std": self.y_std,
+            "coverage": self.coverage,
+            "halfwidth": self.halfwidth,
+            "info": self.info,
+            **(extra or {}),
+        }
+        return save_model(path, METHOD, config, state)
+
+    @classmethod
+    def load(cls, path: str | Path, parameter: str = "TRAINED_MODEL") -> IndicatorPredictor:
+        """Read a file written by :meth:`save`; another method's model is a BadInput."""
+        config, state = load_model(path, METHOD, parameter)
+        kind = config.get("model")
+        if kind not in MODEL_KINDS:
+            raise BadInput(f"{parameter}: {path} holds an unknown model kind {kind!r}.")
+        self = cls(model=kind, hidden=tuple(config["hidden"]), log_target=config["log_target"])
+        self.feature_names = list(config["features"])
+        self.x_mean = state["x_mean"].numpy()
+        self.x_std = state["x_std"].numpy()
+        self.y_mean, self.y_std = float(config["y_mean"]), float(config["y_std"])
+        self.coverage, self.halfwidth = config.get("coverage"), config.get("halfwidth")
+        self.info = dict(config.get("info") or {})
+        self.info["config"] = {k: v for k, v in config.items() if k not in ("info",)}
+        if kind == "mlp":
+            from urbansig.models.predictor.mlp import MLPRegressor
+
+            self._net = MLPRegressor(len(self.feature_names), self.hidden)
+            weights = {k[4:]: v for k, v in state.items() if k.startswith("mlp.")}
+            try:
+                self._net.load_state_dict(weights)
+            except RuntimeError as exc:
+                raise BadInput(f"{parameter}: the MLP weights in {path} are damaged.") from exc
+            self._net.eval()
+        elif kind == "ridge":
+            self._coef = state["ridge.coef"].numpy()
+            self._intercept = float(state["ridge.intercept"][0])
+        elif kind == "gbm":
+            self._trees = TreeEnsemble.from_state(state)
+        else:
+            self._mean = float(state["mean"][0])
+        return self
+
+
+def _check_features(X: np.ndarray, n_features: int | None = None) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise BadInput("The features must be a 2-D array (regions x features).")
+    if n_features is not None and X.shape[1] != n_features:
+        raise BadInput(f"The model expects {n_features} features, not {X.shape[1]}.")
+    bad = ~np.isfinite(X)
+    if bad.any():
+        columns = np.flatnonzero(bad.any(axis=0))
+        raise BadInput(
+            f"The features have {int(bad.sum())} missing or non-finite values "
+            f"(columns {', '.join(map(str, columns[:10]))}); fill or drop them first."
+        )
+    return X
