@@ -11,6 +11,8 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingFeedback,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputFolder,
     QgsProcessingOutputString,
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterDefinition,
@@ -59,6 +61,16 @@ class ResultLayer:
     style: StyleSpec | None = None
 
 
+@dataclass(frozen=True)
+class ResultFile:
+    """A file or folder the backend writes besides the destinations (for chaining)."""
+
+    name: str
+    key: str
+    label: str
+    folder: bool = False
+
+
 class UrbanSigAlgorithm(QgsProcessingAlgorithm):
     """Subclasses set the class attributes; table-driven ones need no other code.
 
@@ -75,6 +87,7 @@ class UrbanSigAlgorithm(QgsProcessingAlgorithm):
     table: tuple[Param, ...] = ()
     uses_device = True
     result_layers: tuple[ResultLayer, ...] = ()
+    result_files: tuple[ResultFile, ...] = ()
 
     def name(self) -> str:
         return self.alg_id
@@ -112,6 +125,9 @@ class UrbanSigAlgorithm(QgsProcessingAlgorithm):
             self.add_device_and_seed()
         for layer in self.result_layers:
             self.addOutput(QgsProcessingOutputVectorLayer(layer.name, self.tr(layer.label)))
+        for item in self.result_files:
+            output_class = QgsProcessingOutputFolder if item.folder else QgsProcessingOutputFile
+            self.addOutput(output_class(item.name, self.tr(item.label)))
         self.addOutput(QgsProcessingOutputString("METRICS", self.tr("Metrics (JSON)")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
@@ -157,6 +173,9 @@ class UrbanSigAlgorithm(QgsProcessingAlgorithm):
             if layer.style is not None:
                 style_output(path, layer.style, context, feedback)
             collected[layer.name] = path
+        for item in self.result_files:
+            if produced.get(item.key):
+                collected[item.name] = produced[item.key]
         collected["METRICS"] = json.dumps(result.get("metrics", {}), default=str)
         return collected
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..columns import REGION_ID
 from ..styles import StyleSpec
-from .base import ResultLayer, UrbanSigAlgorithm, help_html
+from .base import ResultFile, ResultLayer, UrbanSigAlgorithm, help_html
 from .params import Param, help_table
 
 TABLE = (
@@ -75,8 +75,17 @@ class GenerateDemoCity(UrbanSigAlgorithm):
         ),
         ResultLayer("POIS", "pois", "Demo city POIs", StyleSpec("categorized", "category")),
         ResultLayer("STATIONS", "stations", "Demo city stations", StyleSpec("categorized", "line")),
-        ResultLayer("STREETVIEW", "streetview", "Demo city street-view points"),
+        ResultLayer(
+            "STREETVIEW", "streetview", "Demo city street-view points", StyleSpec("outline")
+        ),
         ResultLayer("REMOTE_SENSING", "remote_sensing", "Demo city remote-sensing image"),
+    )
+    result_files = (
+        ResultFile("NETMOB", "netmob", "NetMob 2023 traffic folder", folder=True),
+        ResultFile("TRAJECTORIES", "trajectories", "Trajectories (CSV)"),
+        ResultFile("USERS", "users", "Users with true home, work and kind (CSV)"),
+        ResultFile("OD_FLOWS", "od_flows", "Origin-destination flows (CSV)"),
+        ResultFile("INDICATORS", "indicators", "Indicators per region (CSV)"),
     )
     help = help_html(
         "Writes a synthetic city with known ground truth in the exact formats of real data: "

@@ -88,3 +88,12 @@ def run_algorithm(qgis_process):
         return done, parsed
 
     return run
+
+
+@pytest.fixture(scope="session")
+def demo_city(run_algorithm, tmp_path_factory) -> dict:
+    """A tiny demo city made once through qgis_process (results of generatedemocity)."""
+    out = tmp_path_factory.mktemp("democity") / "city"
+    done, parsed = run_algorithm("urbansig:generatedemocity", SIZE=0, DAYS=3, SEED=0, OUTPUT=out)
+    assert done.returncode == 0, done.stderr
+    return parsed["results"]
