@@ -1,0 +1,469 @@
+"""NetMob 2023 traffic folders: catalog, streaming parallel reader, tile geometry.
+
+Layout (../shared/NETMOB23-FORMAT.md): ``{root}/{City}/{Service}/{YYYYMMDD}/
+{City}_{Service}_{YYYYMMDD}_{DL|UL}.txt``, space separated, no header, ``tile_id`` then 96
+quarter-hour values (92 on the spring daylight-saving day, 02:00-02:45 missing). Files are
+parsed in worker processes (pandas' C parser), each reduced to per-tile steps of the
+requested layout, and summed into per-tile accumulators: memory does not grow with days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import multiprocessing
+import os
+import re
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from urbansig.io.profiles import (
+    LAYOUTS,
+    ProfileAccumulator,
+    TrafficProfiles,
+    check_layout,
+    day_offset,
+    unobserved_problem,
+)
+from urbansig.io.report import ReadReport
+from urbansig.protocol import BadInput
+
+__all__ = [
+    "ReadReport",
+    "TrafficProfiles",
+    "LAYOUTS",
+    "netmob_catalog",
+    "read_netmob_profiles",
+    "read_netmob_tiles",
+    "read_traffic_table",
+    "dst_day",
+]
+
+DIRECTIONS = ("DL", "UL")
+_DAY = re.compile(r"^\d{8}$")
+_MISSING_DST = np.arange(8, 12)  # 02:00, 02:15, 02:30, 02:45
+SERIAL_BYTES = 32 << 20  # below this much text, starting processes costs more than it saves
+
+
+def _cpu_count() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def idle_cpus() -> int:
+    """CPUs not busy with other work: CPU count + 1 - the 1-minute load average, within
+    1..CPU count (on a saturated machine extra processes only add copying)."""
+    cpus = _cpu_count()
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return cpus
+    return max(1, min(cpus, cpus + 1 - int(load)))
+
+
+def dst_day(day: dt.date) -> bool:
+    """True on the spring daylight-saving day in France (last Sunday of March)."""
+    return day.month == 3 and day.weekday() == 6 and day.day + 7 > 31
+
+
+def _city_dir(root: Path, city: str) -> Path:
+    root = Path(root)
+    if (root / city).is_dir():
+        return root / city
+    if root.name == city and root.is_dir():
+        return root
+    raise BadInput(
+        f"No folder {root / city}: a NetMob root holds one folder per city "
+        f"({root}/{city}/<Service>/<YYYYMMDD>/...). Check the folder and the CITY name."
+    )
+
+
+def _visible(path: Path) -> list[Path]:
+    return sorted(p for p in path.iterdir() if not p.name.startswith("."))
+
+
+def netmob_catalog(root: Path, city: str) -> tuple[list[str], list[dt.date]]:
+    """Services (sub-folders of the city) and days (union of their day folders), sorted."""
+    city_dir = _city_dir(root, city)
+    services: list[str] = []
+    days: set[dt.date] = set()
+    for service_dir in _visible(city_dir):
+        if not service_dir.is_dir():
+            continue
+        services.append(service_dir.name)
+        for day_dir in _visible(service_dir):
+            days.add(_parse_day(day_dir))
+    if not services:
+        raise BadInput(f"{city_dir} holds no service folders (expected <Service>/<YYYYMMDD>/).")
+    return services, sorted(days)
+
+
+def _parse_day(day_dir: Path) -> dt.date:
+    if not _DAY.match(day_dir.name) or not day_dir.is_dir():
+        raise BadInput(
+            f"{day_dir} is not a day folder: NetMob service folders hold only YYYYMMDD "
+            "folders. Move it out of the dataset."
+        )
+    try:
+        return dt.datetime.strptime(day_dir.name, "%Y%m%d").date()
+    except ValueError as exc:
+        raise BadInput(f"{day_dir}: {day_dir.name} is not a valid date ({exc}).") from exc
+
+
+def _as_date(value: Any, name: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise BadInput(f"{name} must be a date (YYYY-MM-DD), not {value!r}.") from exc
+
+
+def _check_day_folder(day_dir: Path, city: str, service: str, day: str) -> None:
+    """BadInput for any file in a day folder whose name is not a NetMob file name."""
+    expected = {f"{city}_{service}_{day}_{d}.txt" for d in DIRECTIONS}
+    for path in _visible(day_dir):
+        if path.name not in expected:
+            raise BadInput(
+                f"{path}: unexpected file name; NetMob files are named "
+                f"{city}_{service}_{day}_DL.txt or _UL.txt. Move it out of the dataset."
+            )
+
+
+def _plan(
+    root: Path,
+    city: str,
+    services: list[str] | None,
+    direction: str,
+    start: Any,
+    end: Any,
+    report: ReadReport,
+) -> tuple[list[str], list[str], list[tuple[Path, int, int, dt.date]]]:
+    """Selected services, directions and the files to read (path, dir, service, day)."""
+    all_services, all_days = netmob_catalog(root, city)
+    city_dir = _city_dir(root, city)
+    if services:
+        unknown = [s for s in services if s not in all_services]
+        if unknown:
+            raise BadInput(
+                f"SERVICES: {', '.join(unknown)} not found under {city_dir}; available: "
+                f"{', '.join(all_services)}."
+            )
+        chosen = list(dict.fromkeys(services))
+    else:
+        chosen = all_services
+    key = str(direction).strip().upper()
+    if key not in ("DL", "UL", "BOTH"):
+        raise BadInput(f"DIRECTION must be DL, UL or both, not {direction!r}.")
+    dirs = list(DIRECTIONS) if key == "BOTH" else [key]
+    first, last = _as_date(start, "START"), _as_date(end, "END")
+    if first and last and first > last:
+        raise BadInput(f"START ({first}) is after END ({last}).")
+    days = [d for d in all_days if (first is None or d >= first) and (last is None or d <= last)]
+    if not days:
+        raise BadInput(
+            f"No day between START {first} and END {last} under {city_dir}; the data covers "
+            f"{all_days[0]} to {all_days[-1]}."
+            if all_days
+            else f"No day folders under {city_dir}."
+        )
+    files = []
+    for s, service in enumerate(chosen):
+        for day in days:
+            stamp = day.strftime("%Y%m%d")
+            day_dir = city_dir / service / stamp
+            if day_dir.is_dir():
+                _check_day_folder(day_dir, city, service, stamp)
+            for d, side in enumerate(dirs):
+                path = day_dir / f"{city}_{service}_{stamp}_{side}.txt"
+                if path.is_file():
+                    files.append((path, d, s, day))
+                else:
+                    report.files_missing += 1
+                    report.problem(f"missing file: {path}")
+    return chosen, dirs, files
+
+
+def read_netmob_profiles(
+    root: Path,
+    city: str,
+    services: list[str] | None = None,
+    direction: str = "both",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    layout: str = "weekly_hourly",
+    workers: int | None = None,
+    events: Any = None,
+) -> TrafficProfiles:
+    """Stream a NetMob city folder into per-tile profiles (mean per step over the days read).
+
+    Files are parsed in ``workers`` processes (default: the idle CPUs, see ``idle_cpus``;
+    in this process for less than SERIAL_BYTES of text); missing files and malformed lines
+    are counted in the report; a file with a bad name or layout is a BadInput naming it.
+    ``start`` and ``end`` (dates or ISO strings) are inclusive.
+    """
+    days_in_profile, per_day = check_layout(layout)
+    report = ReadReport()
+    chosen, dirs, files = _plan(Path(root), city, services, direction, start, end, report)
+    if not files:
+        raise BadInput(
+            f"All {report.files_missing} NetMob files of the selection are missing for {city} "
+            f"(e.g. {report.problems[0].removeprefix('missing file: ')}). Check SERVICES, "
+            "DIRECTION and the day range."
+        )
+    acc = ProfileAccumulator(len(dirs), len(chosen), days_in_profile * per_day)
+    for n_done, (job, result) in enumerate(_parse_all(files, per_day, workers, events, report), 1):
+        path, d, s, day = job
+        _merge(result, report)
+        observed = np.ones(per_day, dtype=bool)
+        if result["n_values"] == 92:
+            quarter_seen = np.ones(96, dtype=bool)
+            quarter_seen[_MISSING_DST] = False
+            observed = quarter_seen.reshape(per_day, -1).all(axis=1)
+        acc.add_block(d, s, result["tile_ids"], result["values"], day_offset(layout, day), observed)
+        if events is not None:
+            events.progress(n_done / len(files), f"read {path.name}")
+    tile_ids, values, unobserved = acc.result()
+    if unobserved.size:
+        report.problem(unobserved_problem(layout, unobserved))
+    report.notes.append(
+        f"{layout}: each step is the mean over the days read of the traffic in that slot"
+        + (" (DL + UL)" if len(dirs) == 2 else f" ({dirs[0]})")
+    )
+    return TrafficProfiles(tile_ids, chosen, values, layout, report)
+
+
+def _merge(result: dict[str, Any], report: ReadReport) -> None:
+    report.files_read += 1
+    report.bytes_read += result["bytes"]
+    report.lines_read += result["lines"]
+    report.malformed_lines += result["malformed"]
+    for message in result["problems"]:
+        report.problem(message)
+
+
+def _parse_all(
+    files: list[tuple[Path, int, int, dt.date]],
+    per_day: int,
+    workers: int | None,
+    events: Any,
+    report: ReadReport,
+):
+    """Yield (job, parsed file) in file order, parsing in a bounded window of processes."""
+    if not workers:
+        small = sum(job[0].stat().st_size for job in files) < SERIAL_BYTES
+        workers = 1 if small else idle_cpus()
+    workers = min(workers or 1, len(files))
+    report.notes.append(
+        "parsed in this process" if workers <= 1 else f"parsed in {workers} worker processes"
+    )
+    if workers <= 1:
+        for job in files:
+            if events is not None:
+                events.check_cancelled()
+            yield job, parse_day_file(job[0], job[3], per_day)
+        return
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    pending: deque[tuple[tuple, Future]] = deque()
+    todo = iter(files)
+    try:
+        for job in todo:
+            pending.append((job, pool.submit(parse_day_file, job[0], job[3], per_day)))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            if events is not None:
+                events.check_cancelled()
+            job, future = pending.popleft()
+            result = future.result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(parse_day_file, nxt[0], nxt[3], per_day)))
+            yield job, result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def parse_day_file(path: Path, day: dt.date, per_day: int = 96) -> dict[str, Any]:
+    """Parse one NetMob file into unique tile ids and (n, per_day) float64 step sums.
+
+    The fast path is pandas' C parser; a file it cannot take whole is re-read line by
+    line, and each bad line is counted and named (file and line number).
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    result: dict[str, Any] = {"bytes": len(data), "problems": [], "malformed": 0}
+    n_values = _file_width(path, data, day)
+    if n_values == 0:
+        result["problems"].append(f"{path}: empty file")
+        empty = np.zeros((0, per_day), dtype=np.float64)
+        result.update(tile_ids=np.zeros(0, np.int64), values=empty, n_values=96, lines=0)
+        return result
+    parsed = _fast_parse(data, n_values, per_day)
+    if parsed is None:
+        tile_ids, matrix, lines = _robust_parse(path, data, n_values, result)
+        steps = _reduce([matrix[:, k] for k in range(n_values)], per_day, len(tile_ids))
+    else:
+        tile_ids, steps, lines = parsed
+    result["lines"] = lines
+    if tile_ids.size and not (np.diff(tile_ids) > 0).all():
+        uniq, inverse, counts = np.unique(tile_ids, return_inverse=True, return_counts=True)
+        if uniq.size < tile_ids.size:
+            result["problems"].append(
+                f"{path}: {tile_ids.size - uniq.size} repeated tile ids (values summed), "
+                f"e.g. {int(uniq[counts > 1][0])}"
+            )
+            merged = np.zeros((uniq.size, steps.shape[1]), dtype=np.float64)
+            np.add.at(merged, inverse, steps)
+            tile_ids, steps = uniq, merged
+    result.update(tile_ids=tile_ids, values=steps, n_values=n_values)
+    return result
+
+
+def _reduce(columns: list[np.ndarray], per_day: int, n: int) -> np.ndarray:
+    """(n, per_day) step sums from 96 (or 92: 02:00-02:45 missing) quarter-hour columns."""
+    if len(columns) == 92:
+        columns = [*columns[:8], *([None] * len(_MISSING_DST)), *columns[8:]]
+    group = 96 // per_day
+    out = np.zeros((n, per_day), dtype=np.float64)
+    for step in range(per_day):
+        present = [c for c in columns[step * group : (step + 1) * group] if c is not None]
+        if present:
+            total = out[:, step]
+            np.copyto(total, present[0])
+            for column in present[1:]:
+                total += column
+    return out
+
+
+def _file_width(path: Path, data: bytes, day: dt.date) -> int:
+    """Values per line of this file (96, or 92 on the DST day), from its first line."""
+    if not data.strip():
+        return 0
+    first = data.lstrip().split(b"\n", 1)[0].split()
+    n_values = len(first) - 1
+    allowed = (96, 92) if dst_day(day) else (96,)
+    if n_values not in allowed:
+        raise BadInput(
+            f"{path}, line 1: {len(first)} fields; a NetMob file has tile_id and "
+            + " or ".join(str(a) for a in allowed)
+            + " quarter-hour values per line. Is this a NetMob 2023 file?"
+        )
+    return n_values
+
+
+def _fast_parse(
+    data: bytes, n_values: int, per_day: int
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Parse a clean file with pandas' C parser and reduce it to steps column by column
+    (no (n, 96) copy); None when the file needs the slow path."""
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data), sep=" ", header=None, na_filter=False, engine="c", dtype=None
+        )
+    except (ValueError, pd.errors.ParserError):
+        return None
+    if frame.shape[1] == n_values + 2 and (frame.iloc[:, -1] == "").all():
+        frame = frame.iloc[:, :-1]  # trailing spaces
+    if frame.shape[1] != n_values + 1 or frame.dtypes.iloc[0].kind not in "iu":
+        return None
+    if any(kind not in "iuf" for kind in (t.kind for t in frame.dtypes.iloc[1:])):
+        return None
+    columns = [frame.iloc[:, k].to_numpy() for k in range(1, n_values + 1)]
+    if b"-" in data and min(float(c.min()) for c in columns) < 0:
+        return None  # a negative value: let the slow path name the line
+    steps = _reduce(columns, per_day, len(frame))
+    if not np.isfinite(steps).all():
+        return None  # nan or inf somewhere
+    return frame.iloc[:, 0].to_numpy(dtype=np.int64), steps, len(frame)
+
+
+def _robust_parse(
+    path: Path, data: bytes, n_values: int, result: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Line-by-line parse that keeps good lines and names each bad one."""
+    ids: list[int] = []
+    rows: list[list[float]] = []
+    lines = 0
+    width = n_values + 1
+    for number, raw in enumerate(data.splitlines(), 1):
+        tokens = raw.split()
+        if not tokens:
+            continue
+        lines += 1
+        problem = None
+        if len(tokens) != width:
+            problem = f"{len(tokens)} fields instead of {width}"
+        else:
+            try:
+                tile = int(tokens[0])
+                row = [float(t) for t in tokens[1:]]
+            except ValueError:
+                bad = next(t for t in tokens if not _is_number(t))
+                problem = f"{bad.decode(errors='replace')[:30]!r} is not a number"
+            else:
+                if not all(0 <= v < float("inf") for v in row):
+                    problem = "negative, infinite or NaN value"
+        if problem:
+            result["malformed"] += 1
+            if len(result["problems"]) < 20:
+                result["problems"].append(f"{path}, line {number}: {problem} (line skipped)")
+            continue
+        ids.append(tile)
+        rows.append(row)
+    values = np.array(rows, dtype=np.float64).reshape(len(rows), n_values)
+    return np.array(ids, dtype=np.int64), values, lines
+
+
+def _is_number(token: bytes) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def read_netmob_tiles(root: Path, city: str) -> Any:
+    """The city's tile polygons (``{City}.geojson`` beside or inside the city folder) in
+    WGS 84 with an int64 ``tile_id``."""
+    from urbansig.io.vector import read_layer
+
+    root = Path(root)
+    candidates = [root / f"{city}.geojson", root / city / f"{city}.geojson"]
+    if root.name == city:
+        candidates.append(root.parent / f"{city}.geojson")
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        raise BadInput(
+            f"No tile geometry for {city}: expected {candidates[0]} (the NetMob "
+            f"{city}.geojson with a tile_id property)."
+        )
+    tiles = read_layer(path, name="TILES")
+    if "tile_id" not in tiles.columns:
+        raise BadInput(f"{path} has no tile_id property (columns: {', '.join(tiles.columns)}).")
+    try:
+        tiles["tile_id"] = tiles["tile_id"].astype(np.int64)
+    except (ValueError, TypeError) as exc:
+        raise BadInput(f"{path}: tile_id values are not integers ({exc}).") from exc
+    tiles = tiles[["tile_id", "geometry"]].to_crs("EPSG:4326")
+    return tiles.sort_values("tile_id").reset_index(drop=True)
+
+
+def read_traffic_table(
+    path: Path, layout: str = "weekly_hourly", services: list[str] | None = None
+) -> TrafficProfiles:
+    """Profiles from a long table (tile_id, timestamp, service, value), CSV or Parquet."""
+    from urbansig.io.tables import read_traffic_table as _read
+
+    return _read(path, layout=layout, services=services)
