@@ -67,3 +67,24 @@ def h3_neighbours(region_ids: list[str]) -> list[list[int]]:
     return [
         [index[n] for n in h3.grid_disk(rid, 1) if n != rid and n in index] for rid in region_ids
     ]
+
+
+def polygon_neighbours(geometries: gpd.GeoSeries, tolerance: float = 0.01) -> list[list[int]]:
+    """For each polygon, the positions of the polygons that touch it (edges or corners: the
+    8 neighbours of a square tile, the 6 of a hexagon). Polygons closer than ``tolerance``
+    times the median polygon width count as touching, so tiles with rounding gaps or
+    overlaps from a reprojection still connect."""
+    geoms = np.asarray(geometries.values if hasattr(geometries, "values") else geometries)
+    if len(geoms) == 0:
+        return []
+    bounds = shapely.bounds(geoms)
+    sides = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+    width = float(np.nanmedian(sides))
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="dwithin", distance=max(width, 0.0) * tolerance)
+    keep = left != right
+    left, right = left[keep], right[keep]
+    order = np.lexsort((right, left))
+    left, right = left[order], right[order]
+    split = np.searchsorted(left, np.arange(len(geoms) + 1))
+    return [right[split[i] : split[i + 1]].tolist() for i in range(len(geoms))]
