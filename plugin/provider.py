@@ -11,8 +11,11 @@ from qgis.PyQt.QtGui import QIcon
 from . import backend_env
 from .algorithms.backend_diagnostics import BackendDiagnostics
 from .algorithms.base import ICON
+from .algorithms.cluster_traffic_tiles import ClusterTrafficTiles
 from .algorithms.create_h3_grid import CreateH3Grid
+from .algorithms.embed_regions_musecl import EmbedRegionsMuseCL
 from .algorithms.generate_demo_city import GenerateDemoCity
+from .algorithms.pool_trajectories_raw import ApplyRawModel, PoolTrajectoriesRaw
 from .algorithms.predict_indicator import PredictIndicator
 from .algorithms.setup_backend import SetUpBackend
 from .settings import BACKEND_PYTHON, backend_python_setting
@@ -20,6 +23,10 @@ from .settings import BACKEND_PYTHON, backend_python_setting
 ALGORITHMS = (
     CreateH3Grid,
     GenerateDemoCity,
+    ClusterTrafficTiles,
+    EmbedRegionsMuseCL,
+    PoolTrajectoriesRaw,
+    ApplyRawModel,
     PredictIndicator,
     SetUpBackend,
     BackendDiagnostics,

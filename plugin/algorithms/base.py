@@ -10,6 +10,7 @@ from typing import Any
 from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingContext,
+    QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputFile,
     QgsProcessingOutputFolder,
@@ -88,6 +89,7 @@ class UrbanSigAlgorithm(QgsProcessingAlgorithm):
     uses_device = True
     result_layers: tuple[ResultLayer, ...] = ()
     result_files: tuple[ResultFile, ...] = ()
+    one_of: tuple[tuple[str, ...], ...] = ()  # groups of parameters of which exactly one is given
 
     def name(self) -> str:
         return self.alg_id
@@ -150,6 +152,13 @@ class UrbanSigAlgorithm(QgsProcessingAlgorithm):
 
     def validate_sections(self, sections: dict, parameters: dict, context) -> None:
         """Checks that need several parameters at once (raise QgsProcessingException)."""
+        for group in self.one_of:
+            given = [name for name in group if parameters.get(name) not in (None, "")]
+            if len(given) != 1:
+                raise QgsProcessingException(
+                    f"Give exactly one of {', '.join(group)}"
+                    + (f" (got {', '.join(given)})." if given else ".")
+                )
 
     def collect_outputs(self, result: dict, outputs: dict, context, feedback) -> dict:
         """Style destination layers, load extra result layers, return the outputs."""

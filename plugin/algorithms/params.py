@@ -142,7 +142,7 @@ def make_parameter(alg: QgsProcessingAlgorithm, p: Param) -> QgsProcessingParame
         parameter = QgsProcessingParameterFolderDestination(p.name, label, optional=p.optional)
     else:
         raise ValueError(f"unknown parameter kind {kind!r}")
-    parameter.setHelp(p.help)
+    parameter.setHelp(p.help or p.label)
     if p.advanced:
         parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
     return parameter
@@ -193,6 +193,6 @@ def backend_value(
 
 def help_table(table: tuple[Param, ...]) -> tuple[dict[str, str], dict[str, str]]:
     """(parameters, outputs) help dictionaries for help_html."""
-    inputs = {p.name: p.help for p in table if p.kind not in OUTPUT_KINDS}
-    outputs = {p.name: p.help for p in table if p.kind in OUTPUT_KINDS}
+    inputs = {p.name: p.help or p.label for p in table if p.kind not in OUTPUT_KINDS}
+    outputs = {p.name: p.help or p.label for p in table if p.kind in OUTPUT_KINDS}
     return inputs, outputs
