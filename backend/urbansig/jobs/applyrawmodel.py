@@ -1,0 +1,113 @@
+"""Job ``applyrawmodel``: apply a trained RAW model to new trajectories: user embeddings,
+home/work estimates, next-point forecasts, and optionally region embeddings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from urbansig.jobs import Job, Option
+from urbansig.jobs.pooltrajectoriesraw import TRAJECTORY_OPTIONS, report_cleaning
+from urbansig.protocol import BadInput, Events, JobSpec
+
+
+def run(spec: JobSpec, events: Events) -> dict[str, Any]:
+    from urbansig.models.raw import pipeline as pl
+    from urbansig.models.raw.persist import load_raw
+    from urbansig.models.raw.workflow import RawRun
+    from urbansig.training import resolve_device, seed_everything
+
+    inputs, params, outputs = spec.inputs, spec.params, spec.outputs
+    for name in ("horizon_steps", "min_visits", "min_steps"):
+        if params[name] <= 0:
+            raise BadInput(f"{name.upper()} must be positive, not {params[name]}.")
+    if bool(inputs.get("regions")) != bool(outputs.get("output")):
+        raise BadInput("REGIONS and OUTPUT go together: give both to pool users into regions.")
+    if not (outputs.get("output") or outputs.get("output_users") or outputs.get("output_points")):
+        raise BadInput("Give at least one of OUTPUT_USERS, OUTPUT_POINTS or OUTPUT.")
+    users_path = outputs.get("output_users")
+    if users_path and not str(users_path).lower().endswith((".csv", ".gpkg")):
+        raise BadInput("OUTPUT_USERS must be a .csv or .gpkg file.")
+    device = resolve_device(spec.device)
+    generator = seed_everything(spec.seed)
+    model, norm, config = load_raw(inputs["model"])
+    regions = pl.read_regions(inputs["regions"]) if inputs.get("regions") else None
+    events.progress(0.02, "Reading trajectories")
+    points, n_raw = pl.read_points(
+        inputs["trajectories"], params["user_field"], params["time_field"],
+        params["assume_tz"], events,
+    )  # fmt: skip
+    x, y = pl.project(points.lon, points.lat, norm.crs)
+    norm.check_fits(x, y, "MODEL")
+    step_s, max_gap_s = int(config["step_s"]), int(config["max_gap_s"])
+    utc_off = int(config["utc_offset_s"])
+    if str(params["utc_offset"]).strip().lower() != "auto":
+        utc_off = pl.utc_offset(params["utc_offset"], points.lon)
+    seq, clean, dropped = pl.sequences(points, x, y, step_s, max_gap_s, params["min_steps"])
+    report_cleaning(events, clean, dropped, params["min_steps"])
+    run_params = {
+        "seq_len": int(config["seq_len"]),
+        "markov_cell_m": 500.0,
+        "holdout_fraction": 0.0,
+    }
+    flow = RawRun(
+        seq=seq, crs=norm.crs, step_s=step_s, max_gap_s=max_gap_s, utc_offset_s=utc_off,
+        params=run_params, device=device, generator=generator, seed=spec.seed, events=events,
+        split_names=("applied", "applied"),
+    )  # fmt: skip
+    flow.use(model, norm)
+    flow.metrics["n_users"] = len(seq.user_ids)
+    events.progress(0.1, "Embedding users")
+    flow.embed(events.stage(0.1, 0.6))
+    from urbansig.io.vector import write_layer
+    from urbansig.models.raw.pipeline import write_table
+
+    written: dict[str, str] = {}
+    if outputs.get("output_points"):
+        events.progress(0.6, "Forecasting next points")
+        forecast = flow.predict_next(int(params["horizon_steps"]))
+    if regions is not None:
+        events.progress(0.8, "Pooling users into regions")
+        layer = flow.pool(points, regions, params["pooling"], params["min_visits"])
+    events.check_cancelled()
+    events.progress(0.9, "Writing outputs")
+    if outputs.get("output_points"):
+        written["output_points"] = str(write_layer(forecast, outputs["output_points"]))
+    if users_path:
+        written["output_users"] = str(write_table(flow.user_table(), users_path))
+    if regions is not None:
+        written["output"] = str(write_layer(layer, outputs["output"]))
+    metrics = flow.metrics | {
+        "n_points": n_raw,
+        "users_skipped": int(len(dropped)),
+        "duplicate_times": clean.duplicate_times,
+    }
+    for name, value in metrics.items():
+        events.metric(name, value if not isinstance(value, np.generic) else value.item())
+    events.progress(1.0, "Done")
+    return {"outputs": written, "metrics": metrics}
+
+
+JOB = Job(
+    task="applyrawmodel",
+    summary="Apply a trained RAW model to trajectories: user embeddings and next-point forecasts",
+    run=run,
+    options=(
+        *TRAJECTORY_OPTIONS,
+        Option("model", "inputs", "a model saved by pooltrajectoriesraw", required=True,
+               is_path=True),
+        Option("regions", "inputs", "region polygons to pool users into (optional)",
+               is_path=True),
+        Option("horizon_steps", "params", "steps to forecast after each user's last point",
+               type=int, default=5),
+        Option("pooling", "params", "sum (the paper's) or mean", default="sum",
+               choices=("sum", "mean")),
+        Option("min_visits", "params", "a user counts in a region after this many visits",
+               type=int, default=1),
+        Option("output_users", "outputs", "user table (.csv or .gpkg)", is_path=True),
+        Option("output_points", "outputs", "forecast points (GeoPackage)", is_path=True),
+        Option("output", "outputs", "region layer with emb_ columns and n_users", is_path=True),
+    ),
+)  # fmt: skip

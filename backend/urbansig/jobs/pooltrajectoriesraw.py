@@ -1,0 +1,197 @@
+"""Job ``pooltrajectoriesraw``: pre-train a RAW trajectory transformer, embed users, pool them
+into region embeddings, and evaluate next-point prediction and user labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from urbansig.jobs import Job, Option
+from urbansig.protocol import BadInput, Events, JobSpec
+
+TRAJECTORY_OPTIONS = (
+    Option("trajectories", "inputs", "trajectory points: CSV, GeoLife folder or point layer",
+           required=True, is_path=True),
+    Option("user_field", "params", "field holding the user id", default="user_id"),
+    Option("time_field", "params", "field holding the timestamp", default="timestamp"),
+    Option("assume_tz", "params", "time zone of timestamps written without one",
+           default="UTC"),
+    Option("utc_offset", "params",
+           "local time = UTC + this many hours, for time-of-day features and home/work; "
+           "'auto' guesses whole hours from the data's longitude", default="auto"),
+    Option("min_steps", "params", "skip users with fewer observed resampled steps",
+           type=int, default=12),
+)  # fmt: skip
+
+
+def check_positive(params: dict[str, Any], *names: str) -> None:
+    for name in names:
+        if params[name] <= 0:
+            raise BadInput(f"{name.upper()} must be positive, not {params[name]}.")
+
+
+def validate(spec: JobSpec) -> None:
+    p = spec.params
+    check_positive(p, "step_minutes", "seq_len", "layers", "width", "heads", "epochs")
+    check_positive(p, "lr", "batch_size", "min_visits", "horizon_steps", "markov_cell_m")
+    check_positive(p, "min_steps")
+    if p["width"] % p["heads"]:
+        raise BadInput(f"WIDTH ({p['width']}) must be a multiple of HEADS ({p['heads']}).")
+    if p["max_gap_minutes"] < p["step_minutes"]:
+        raise BadInput("MAX_GAP_MINUTES must be at least STEP_MINUTES.")
+    if p["seq_len"] < p["horizon_steps"] + 2:
+        raise BadInput("SEQ_LEN must exceed HORIZON_STEPS by at least 2 (context for rollouts).")
+    if not 0.0 < p["holdout_fraction"] < 0.9:
+        raise BadInput("HOLDOUT_FRACTION must be between 0 and 0.9 (users held out to evaluate).")
+    if not 0.0 <= p["warmup"] < 1.0:
+        raise BadInput("WARMUP must be a share of the training steps in [0, 1).")
+    if spec.inputs.get("user_labels") and not p.get("label_field"):
+        raise BadInput("LABEL_FIELD: give the field of USER_LABELS that holds the user labels.")
+    users = spec.outputs.get("output_users")
+    if users and not str(users).lower().endswith((".csv", ".gpkg")):
+        raise BadInput("OUTPUT_USERS must be a .csv or .gpkg file.")
+
+
+def run(spec: JobSpec, events: Events) -> dict[str, Any]:
+    import torch
+
+    from urbansig.models.raw import pipeline as pl
+    from urbansig.models.raw.persist import load_raw
+    from urbansig.training import resolve_device, seed_everything
+
+    validate(spec)
+    inputs, params, outputs = spec.inputs, spec.params, spec.outputs
+    device = resolve_device(spec.device)
+    generator = seed_everything(spec.seed)
+    loaded = load_raw(inputs["model"]) if inputs.get("model") else None
+    if loaded is not None and params["seq_len"] != loaded[2]["seq_len"]:
+        events.log(f"SEQ_LEN: using the model's sequence length {loaded[2]['seq_len']}.")
+        params["seq_len"] = int(loaded[2]["seq_len"])
+    events.progress(0.0, "Reading regions")
+    regions = pl.read_regions(inputs["regions"])
+    labels_path = inputs.get("user_labels")
+    events.progress(0.02, "Reading trajectories")
+    points, n_raw = pl.read_points(
+        inputs["trajectories"], params["user_field"], params["time_field"],
+        params["assume_tz"], events,
+    )  # fmt: skip
+    step_s, max_gap_s = int(params["step_minutes"] * 60), int(params["max_gap_minutes"] * 60)
+    if loaded is not None:
+        model, norm, mcfg = loaded
+        crs = norm.crs
+        step_s, max_gap_s, utc_off = mcfg["step_s"], mcfg["max_gap_s"], mcfg["utc_offset_s"]
+        if step_s != int(params["step_minutes"] * 60):
+            events.warning(f"STEP_MINUTES: using the model's step of {step_s // 60} minutes.")
+    else:
+        model = None
+        crs = pl.choose_crs(regions.crs, points.lon, points.lat)
+        utc_off = pl.utc_offset(params["utc_offset"], points.lon)
+    x, y = pl.project(points.lon, points.lat, crs)
+    if loaded is not None:
+        norm.check_fits(x, y, "MODEL")
+    labels = None
+    if labels_path:
+        labels = pl.read_labels(labels_path, params["label_field"], points.user_ids)
+    events.check_cancelled()
+    events.progress(0.05, "Resampling trajectories")
+    seq, clean, dropped = pl.sequences(points, x, y, step_s, max_gap_s, params["min_steps"])
+    report_cleaning(events, clean, dropped, params["min_steps"])
+    from urbansig.models.raw.workflow import RawRun
+
+    flow = RawRun(
+        seq=seq, crs=crs, step_s=step_s, max_gap_s=max_gap_s, utc_offset_s=utc_off,
+        params=params, device=device, generator=generator, seed=spec.seed, events=events,
+    )  # fmt: skip
+    flow.split_users()
+    if model is None:
+        flow.train(events.stage(0.08, 0.75), outputs.get("checkpoint"))
+    else:
+        flow.use(model, norm)
+    flow.embed(events.stage(0.75, 0.85))
+    events.progress(0.85, "Evaluating next-point prediction")
+    flow.evaluate_next_points()
+    if labels is not None:
+        flow.evaluate_labels(labels[np.searchsorted(points.user_ids, seq.user_ids)])
+    events.check_cancelled()
+    events.progress(0.9, "Pooling users into regions")
+    region_layer = flow.pool(points, regions, params["pooling"], params["min_visits"])
+    metrics = flow.metrics | {
+        "n_points": n_raw,
+        "duplicate_times": clean.duplicate_times,
+        "unsorted_rows": clean.unsorted_rows,
+        "users_skipped": int(len(dropped)),
+    }
+    for name, value in metrics.items():
+        events.metric(name, value)
+    events.progress(0.95, "Writing outputs")
+    with torch.no_grad():
+        written = flow.write(region_layer, outputs, n_raw, torch_version=torch.__version__)
+    events.progress(1.0, "Done")
+    return {"outputs": written, "metrics": metrics}
+
+
+def report_cleaning(events, clean, dropped: np.ndarray, min_steps: int) -> None:
+    if clean.duplicate_times:
+        events.warning(
+            f"TRAJECTORIES: {clean.duplicate_times} points repeat a user's timestamp; "
+            "the last of each was kept."
+        )
+    if clean.unsorted_rows:
+        events.log(f"TRAJECTORIES: {clean.unsorted_rows} points were out of order and sorted.")
+    if len(dropped):
+        shown = ", ".join(map(str, dropped[:5])) + (" ..." if len(dropped) > 5 else "")
+        events.warning(
+            f"MIN_STEPS: skipped {len(dropped)} users with fewer than {min_steps} observed "
+            f"steps ({shown})."
+        )
+
+
+JOB = Job(
+    task="pooltrajectoriesraw",
+    summary="Pre-train a trajectory transformer (RAW), embed users and pool them into regions",
+    run=run,
+    options=(
+        *TRAJECTORY_OPTIONS,
+        Option("regions", "inputs", "region polygons to pool users into", required=True,
+               is_path=True),
+        Option("model", "inputs", "a RAW model to use instead of pre-training", is_path=True),
+        Option("user_labels", "inputs", "table of user_id + LABEL_FIELD (e.g. users.csv)",
+               is_path=True),
+        Option("label_field", "params", "field of USER_LABELS to classify from embeddings",
+               default=""),
+        Option("step_minutes", "params", "resampling step in minutes", type=float, default=30.0),
+        Option("max_gap_minutes", "params",
+               "carry the last position at most this long; longer gaps are marked",
+               type=float, default=120.0),
+        Option("seq_len", "params", "sequence length (steps) seen by the model", type=int,
+               default=48),
+        Option("layers", "params", "transformer layers", type=int, default=2),
+        Option("width", "params", "hidden width", type=int, default=64),
+        Option("heads", "params", "attention heads (divide WIDTH)", type=int, default=4),
+        Option("epochs", "params", "pre-training epochs", type=int, default=20),
+        Option("lr", "params", "peak learning rate (AdamW)", type=float, default=1e-3),
+        Option("warmup", "params", "linear warm-up share of steps, then cosine decay",
+               type=float, default=0.1),
+        Option("batch_size", "params", "windows per batch", type=int, default=64),
+        Option("pooling", "params", "sum (the paper's) or mean", default="sum",
+               choices=("sum", "mean")),
+        Option("min_visits", "params",
+               "a user counts in a region after this many visits (distinct steps there)",
+               type=int, default=1),
+        Option("holdout_fraction", "params", "share of users held out of pre-training",
+               type=float, default=0.2),
+        Option("horizon_steps", "params", "steps ahead for the next-point evaluation",
+               type=int, default=5),
+        Option("markov_cell_m", "params", "cell size (m) of the Markov baseline's grid",
+               type=float, default=500.0),
+        Option("output", "outputs", "region layer with emb_ columns and n_users (GeoPackage)",
+               required=True, is_path=True),
+        Option("output_users", "outputs", "user table (.csv or .gpkg)", is_path=True),
+        Option("output_model", "outputs", "saved model file (.pt)", is_path=True),
+        Option("output_report", "outputs", "HTML report", is_path=True),
+        Option("checkpoint", "outputs", "training checkpoint, resumed from when present",
+               is_path=True),
+    ),
+)  # fmt: skip
