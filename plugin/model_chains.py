@@ -7,12 +7,14 @@ or run them with ``qgis_process.bin run resources/models/<name>.model3 -- ...``.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from qgis.core import (
+    QgsApplication,
     QgsProcessing,
     QgsProcessingModelAlgorithm,
     QgsProcessingModelChildAlgorithm,
@@ -75,6 +77,22 @@ def _source(spec: tuple) -> QgsProcessingModelChildParameterSource:
     return QgsProcessingModelChildParameterSource.fromStaticValue(spec[1])
 
 
+def _fill_defaults(child: QgsProcessingModelChildAlgorithm, given: set[str]) -> None:
+    """Static sources with the default of every other parameter, as the modeler does, so
+    the model validates and shows its settings in the designer."""
+    algorithm = QgsApplication.processingRegistry().algorithmById(child.algorithmId())
+    if algorithm is None:
+        raise RuntimeError(f"{child.algorithmId()} is not registered: start Processing first")
+    for definition in algorithm.parameterDefinitions():
+        if definition.name() in given or definition.isDestination():
+            continue
+        default = definition.defaultValue()
+        if default is not None:
+            child.addParameterSources(
+                definition.name(), [QgsProcessingModelChildParameterSource.fromStaticValue(default)]
+            )
+
+
 def build(chain: Chain) -> QgsProcessingModelAlgorithm:
     """A QgsProcessingModelAlgorithm for ``chain`` (laid out left to right)."""
     model = QgsProcessingModelAlgorithm(chain.title, GROUP, "urbansig_chains")
@@ -91,9 +109,11 @@ def build(chain: Chain) -> QgsProcessingModelAlgorithm:
         child.setPosition(QPointF(420 + 300 * column, 120 + 60 * (column % 2)))
         for name, spec in step.sources.items():
             child.addParameterSources(name, [_source(spec)])
+        _fill_defaults(child, set(step.sources))
         outputs = {}
-        for child_output_name, model_output_name in step.outputs.items():
-            output = QgsProcessingModelOutput(model_output_name, model_output_name)
+        for child_output_name, title in step.outputs.items():
+            model_output_name = re.sub(r"\W+", "_", title.lower()).strip("_")
+            output = QgsProcessingModelOutput(model_output_name, title)
             output.setChildId(step.child_id)
             output.setChildOutputName(child_output_name)
             output.setPosition(QPointF(420 + 300 * column, 260 + 50 * len(outputs)))
@@ -102,6 +122,18 @@ def build(chain: Chain) -> QgsProcessingModelAlgorithm:
         model.addChildAlgorithm(child)
     model.updateDestinationParameters()
     return model
+
+
+def _epochs(name: str, label: str, default: int) -> Callable[[], QgsProcessingParameterNumber]:
+    return lambda: QgsProcessingParameterNumber(
+        name, label, QgsProcessingParameterNumber.Integer, default, minValue=1
+    )
+
+
+CLUSTER_EPOCHS = _epochs("cluster_epochs", "Clustering epochs", 40)
+IMAGE_EPOCHS = _epochs("image_epochs", "MuseCL image encoder epochs", 5)
+FUSION_EPOCHS = _epochs("fusion_epochs", "MuseCL fusion epochs", 60)
+RAW_EPOCHS = _epochs("raw_epochs", "RAW pre-training epochs", 20)
 
 
 def _size() -> QgsProcessingParameterEnum:
@@ -178,7 +210,12 @@ def _musecl_step(
 
 
 def _raw_step(trajectories: tuple, regions: tuple, users: tuple | None) -> Step:
-    sources = {"TRAJECTORIES": trajectories, "REGIONS": regions, "SEED": static(0)}
+    sources = {
+        "TRAJECTORIES": trajectories,
+        "REGIONS": regions,
+        "EPOCHS": model_input("raw_epochs"),
+        "SEED": static(0),
+    }
     if users is not None:
         sources.update({"USER_LABELS": users, "LABEL_FIELD": static("is_commuter")})
     return Step(
@@ -278,6 +315,7 @@ def chains() -> list[Chain]:
                 lambda: QgsProcessingParameterString(
                     "target", "Indicator to predict", "trip_count"
                 ),
+                RAW_EPOCHS,
             ],
             [
                 _raw_step(model_input("trajectories"), model_input("regions"), None),
@@ -292,7 +330,7 @@ def chains() -> list[Chain]:
             "Generates a demo city, clusters its traffic tiles, embeds its regions with "
             "MuseCL and with RAW, and predicts population density and trip counts from the "
             "embeddings.",
-            [_size],
+            [_size, CLUSTER_EPOCHS, IMAGE_EPOCHS, FUSION_EPOCHS, RAW_EPOCHS],
             [
                 _city_step(model_input("size")),
                 _cluster_step(),
@@ -333,6 +371,22 @@ def write_all(folder: Path = MODELS_DIR) -> list[Path]:
     return written
 
 
+def main(argv: list[str]) -> int:
+    """Write the models from QGIS's Python (Processing and this provider are started here)."""
+    app = QgsApplication([], False)
+    app.initQgis()
+    sys.path.append("/usr/share/qgis/python/plugins")
+    from processing.core.Processing import Processing
+
+    from .provider import UrbanSignaturesProvider
+
+    Processing.initialize()
+    provider = UrbanSignaturesProvider()
+    QgsApplication.processingRegistry().addProvider(provider)
+    for path in write_all(Path(argv[0]) if argv else MODELS_DIR):
+        print(path)
+    return 0
+
+
 if __name__ == "__main__":
-    for written_path in write_all(Path(sys.argv[1]) if len(sys.argv) > 1 else MODELS_DIR):
-        print(written_path)
+    sys.exit(main(sys.argv[1:]))

@@ -17,8 +17,15 @@ TABLE = (
         "any polygons: H3 cells, tracts, tiles",
         geometry=POLYGONS,
     ),
-    Param("ID_FIELD", "Region id field", "field", "", parent="REGIONS", default=REGION_ID,
-          optional=True),
+    Param(
+        "ID_FIELD",
+        "Region id field",
+        "field",
+        "",
+        parent="REGIONS",
+        default=REGION_ID,
+        optional=True,
+    ),
     Param(
         "RASTER",
         "Remote-sensing raster",

@@ -361,3 +361,14 @@ def test_helsinki_population_from_poi_counts_runs_through_the_job(tmp_path):
     assert set(rows) == {"ridge", "gbm", "mean"}
     assert all(np.isfinite(row["rmse_mean"]) for row in rows.values())
     assert rows["ridge"]["rmse_mean"] < 2.5  # log1p scale; population spans 5 .. 1,100
+
+
+def test_numeric_text_from_a_joined_csv_is_read_as_numbers():
+    import pandas as pd
+    from urbansig.jobs.predictindicator import numeric_text
+
+    converted = numeric_text(pd.Series(["1.5", " 2", None, ""], dtype=object))
+    assert converted.dtype == "float64"
+    assert converted.tolist()[:2] == [1.5, 2.0] and converted.isna().tolist()[2:] == [True, True]
+    words = pd.Series(["dense", "2"])
+    assert numeric_text(words) is words

@@ -79,13 +79,27 @@ def feature_fields(frame, params: dict[str, Any]) -> list[str]:
     return matched
 
 
+def numeric_text(column):
+    """A text column whose every non-empty value is a number (a joined CSV) as floats; else
+    the column unchanged."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return column
+    text = column.astype("string").str.strip().replace("", pd.NA)
+    converted = pd.to_numeric(text, errors="coerce")
+    if converted.notna().sum() == text.notna().sum() and text.notna().any():
+        return converted.astype("float64")
+    return column
+
+
 def feature_matrix(frame, fields: list[str], parameter: str = "FEATURE_FIELDS") -> np.ndarray:
     """Numeric features (n, d) as float64; BadInput naming non-numeric or NULL fields."""
     import pandas as pd
 
     columns = []
     for name in fields:
-        column = frame[name]
+        column = numeric_text(frame[name])
         if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
             raise BadInput(f"{parameter}: field {name} is not numeric ({column.dtype}).")
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -105,7 +119,7 @@ def target_values(frame, field: str) -> np.ndarray:
 
     if field not in frame.columns:
         raise BadInput(f"TARGET_FIELD: {field} is not a field of the INPUT layer.")
-    column = frame[field]
+    column = numeric_text(frame[field])
     if not pd.api.types.is_numeric_dtype(column):
         raise BadInput(f"TARGET_FIELD: field {field} is not numeric ({column.dtype}).")
     return column.to_numpy(dtype=np.float64, na_value=np.nan)
