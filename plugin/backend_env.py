@@ -87,8 +87,14 @@ def backend_python(setting: str | None = None) -> Path:
 
 
 def child_environment() -> dict[str, str]:
-    """A clean environment in which ``python -m urbansig`` is the code shipped here."""
-    return clean_environment({"PYTHONPATH": str(BACKEND_DIR)})
+    """A clean environment in which ``python -m urbansig`` is the code shipped here.
+
+    OpenMP threads wait passively: spinning threads slow torch down many times on a
+    machine whose cores are busy with other work (measured on 2 shared cores)."""
+    extra = {"PYTHONPATH": str(BACKEND_DIR)}
+    if "OMP_WAIT_POLICY" not in os.environ:
+        extra["OMP_WAIT_POLICY"] = "PASSIVE"
+    return clean_environment(extra)
 
 
 def backend_command(python: Path, *args: str) -> list[str]:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SIZES = {"quick": "tiny", "default": "small"}
+SIZES = {"quick": 0, "default": 1}  # enum indices of SIZE: tiny, small
 
 
 @dataclass
@@ -44,7 +44,7 @@ def qgis_process_binary() -> str:
 def stages(out: Path, quick: bool) -> list[Stage]:
     """The pipeline: demo city -> clustering; regions -> MuseCL / RAW -> predict indicator."""
     city = out / "city"
-    epochs = (lambda q, d: q) if quick else (lambda q, d: d)
+    epochs = (lambda q, d: q) if quick else (lambda q, d: d)  # training budget per size
     return [
         Stage(
             "city",
@@ -66,7 +66,8 @@ def stages(out: Path, quick: bool) -> list[Stage]:
                 "CITY": "Demoville",
                 "TILES": city / "tiles.gpkg",
                 "N_CLUSTERS": "7",
-                "EPOCHS": epochs(15, 40),
+                "EPOCHS": epochs(6, 12),
+                "MAX_TRAIN_TILES": epochs(1600, 4000),
                 "LABEL_FIELD": "land_use",
                 "OUTPUT": out / "clusters.gpkg",
                 "MODEL_FILE": out / "clusters_model.pt",
@@ -83,8 +84,10 @@ def stages(out: Path, quick: bool) -> list[Stage]:
                 "STREETVIEW": city / "streetview.gpkg",
                 "POIS": city / "pois.gpkg",
                 "OD": city / "od_flows.csv",
-                "EPOCHS_IMAGE": epochs(2, 6),
-                "EPOCHS_FUSION": epochs(20, 60),
+                "EPOCHS_IMAGE": epochs(1, 3),
+                "IMAGES_PER_EPOCH": epochs(256, 1024),
+                "EPOCHS_TABULAR": epochs(10, 40),
+                "EPOCHS_FUSION": epochs(10, 40),
                 "ABLATION_FIELD": "population_density",
                 "OUTPUT": out / "musecl_regions.gpkg",
                 "MODEL_FILE": out / "musecl_model.pt",
@@ -113,7 +116,7 @@ def stages(out: Path, quick: bool) -> list[Stage]:
                 "REGIONS": city / "regions.gpkg",
                 "USER_LABELS": city / "users.csv",
                 "LABEL_FIELD": "is_commuter",
-                "EPOCHS": epochs(4, 20),
+                "EPOCHS": epochs(3, 10),
                 "OUTPUT": out / "raw_regions.gpkg",
                 "OUTPUT_USERS": out / "raw_users.csv",
                 "MODEL_FILE": out / "raw_model.pt",
