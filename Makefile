@@ -29,7 +29,7 @@ QGIS_RUN = QGIS_CUSTOM_CONFIG_PATH=$(QGIS_PROFILE) QGIS_PLUGINPATH=$(QGIS_PLUGIN
 .PHONY: help setup qgis backend qgis-venv plugin test test-backend test-qgis lint demo package bench clean
 
 help:
-	@echo "make demo     run the main job on a generated demo city (writes $(OUT))"
+	@echo "make demo     run the main job on a generated demo city (writes $(OUT)); QUICK=1: tiny city"
 	@echo "make test     run every test tier (backend, plugin in QGIS, qgis_process end to end)"
 	@echo "make setup    install QGIS (Debian packages) and the backend environment"
 	@echo "make package  build the plugin ZIP for the QGIS Plugin Manager in $(DIST)"
@@ -83,11 +83,11 @@ test-qgis: setup
 
 test: setup lint test-backend test-qgis
 
+# The main job: every method on a freshly generated demo city, through qgis_process.
+# QUICK=1: the tiny city (a few minutes).
 demo: setup
-	@mkdir -p $(OUT)
-	$(QGIS_RUN) --json run urbansig:createh3grid -- \
-	  "EXTENT=4.80,4.90,45.72,45.79 [EPSG:4326]" RESOLUTION=8 OUTPUT=$(OUT)/h3_grid.gpkg > $(OUT)/createh3grid.json
-	@echo "Wrote $(OUT)/h3_grid.gpkg (styled); run log in $(OUT)/createh3grid.json"
+	QGIS_CUSTOM_CONFIG_PATH=$(QGIS_PROFILE) QGIS_PLUGINPATH=$(QGIS_PLUGINS) \
+	  $(QGIS_PY) -m plugin.demo_pipeline --out $(OUT) $(if $(QUICK),--quick,)
 
 package:
 	@mkdir -p $(DIST)
