@@ -94,3 +94,61 @@ def euclidean_km(xy_true: np.ndarray, xy_pred: np.ndarray) -> np.ndarray:
     """Distance in km between points in a projected CRS in metres (arrays of shape (n, 2))."""
     diff = np.asarray(xy_true, dtype=float) - np.asarray(xy_pred, dtype=float)
     return np.hypot(diff[..., 0], diff[..., 1]) / 1000.0
+
+
+def join_count_test(
+    labels: np.ndarray,
+    neighbours: Sequence[Sequence[int]],
+    permutations: int = 199,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Same-cluster join count of neighbour pairs against random relabellings of the tiles.
+
+    Returns the observed share of same-cluster neighbour pairs (as :func:`spatial_coherence`),
+    the mean and standard deviation of that share over ``permutations`` random permutations
+    of the labels over the tiles, the z-score and the one-sided permutation p-value
+    ``(1 + #{permuted >= observed}) / (1 + permutations)``.
+    """
+    labels = np.asarray(labels)
+    counts = np.fromiter((len(a) for a in neighbours), dtype=np.int64, count=len(neighbours))
+    if counts.sum() == 0:
+        nan = float("nan")
+        return {"observed": nan, "random_mean": nan, "random_std": nan, "z": nan, "p_value": nan}
+    src = np.repeat(np.arange(len(labels)), counts)
+    dst = np.concatenate([np.asarray(a, dtype=np.int64) for a in neighbours if len(a)])
+    observed = float(np.mean(labels[src] == labels[dst]))
+    rng = np.random.default_rng(seed)
+    null = np.empty(permutations)
+    for i in range(permutations):
+        shuffled = labels[rng.permutation(len(labels))]
+        null[i] = np.mean(shuffled[src] == shuffled[dst])
+    std = float(null.std())
+    return {
+        "observed": observed,
+        "random_mean": float(null.mean()),
+        "random_std": std,
+        "z": (observed - float(null.mean())) / std if std > 0 else float("inf"),
+        "p_value": float((1 + np.sum(null >= observed)) / (1 + permutations)),
+    }
+
+
+def latent_cluster_quality(
+    features: np.ndarray, labels: np.ndarray, sample_size: int = 5000, seed: int = 0
+) -> dict[str, float]:
+    """Silhouette (on a random sample of at most ``sample_size`` points) and Davies-Bouldin
+    of ``labels`` in a feature space (scikit-learn); NaN with fewer than two clusters."""
+    from sklearn.metrics import davies_bouldin_score, silhouette_score
+
+    features = np.asarray(features, dtype=np.float64)
+    labels = np.asarray(labels)
+    n_labels = len(np.unique(labels))
+    if n_labels < 2 or n_labels >= len(labels):
+        return {"silhouette": float("nan"), "davies_bouldin": float("nan")}
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(labels), min(sample_size, len(labels)), replace=False)
+    if len(np.unique(labels[pick])) < 2:
+        pick = np.arange(len(labels))
+    return {
+        "silhouette": float(silhouette_score(features[pick], labels[pick])),
+        "davies_bouldin": float(davies_bouldin_score(features, labels)),
+    }

@@ -122,8 +122,9 @@ TABLE = (
         "ENTROPY_WEIGHT",
         "Entropy weight",
         "float",
-        "weight of the cluster entropy term that prevents collapse",
-        default=0.2,
+        "weight of the cluster entropy term that prevents collapse (it also pushes towards "
+        "equal cluster sizes: keep it small when classes are unequal)",
+        default=0.05,
         minimum=0.0,
         advanced=True,
     ),
@@ -140,9 +141,10 @@ TABLE = (
         "NORMALISATION",
         "Per-tile normalisation",
         "enum",
-        "keeps the signature, not the volume: log z-score per tile, or traffic shares",
-        options=("log_zscore", "share"),
-        default="log_zscore",
+        "keeps the signature, not the volume: the log weekly shape of each service plus its "
+        "log share (service_shape), a log z-score per tile, or traffic shares",
+        options=("service_shape", "log_zscore", "share"),
+        default="service_shape",
         advanced=True,
     ),
     Param(

@@ -213,7 +213,18 @@ TABLE = (
         "FINETUNE_HEADS",
         "Fine-tune encoder projections in fusion",
         "enum",
-        "",
+        "true also trains the encoders' output layers during fusion (the public code); "
+        "false keeps the stage-1 embeddings",
+        options=("true", "false"),
+        default="false",
+        advanced=True,
+    ),
+    Param(
+        "PROJECTION_HEAD",
+        "InfoNCE on a projection head",
+        "enum",
+        "true: InfoNCE aligns a projection g(h) of the fused embedding h, and h is the output "
+        "(as SimCLR); false: the paper-literal alignment of h itself",
         options=("true", "false"),
         default="true",
         advanced=True,

@@ -10,8 +10,14 @@ from urbansig.protocol import BadInput, Events, JobSpec
 
 # task name -> module that defines JOB. Modules import their heavy stack inside ``run``.
 JOB_MODULES: dict[str, str] = {
+    "clustertraffictiles": "urbansig.jobs.clustertraffictiles",
     "createh3grid": "urbansig.jobs.createh3grid",
     "diagnostics": "urbansig.jobs.diagnostics",
+    "embedregionsmusecl": "urbansig.jobs.embedregionsmusecl",
+    "generatedemocity": "urbansig.jobs.generatedemocity",
+    "applyrawmodel": "urbansig.jobs.applyrawmodel",
+    "pooltrajectoriesraw": "urbansig.jobs.pooltrajectoriesraw",
+    "predictindicator": "urbansig.jobs.predictindicator",
 }
 
 

@@ -1,0 +1,99 @@
+"""Time-series encoders over (channels x time) and the two contrastive heads."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+# name -> (stem width, widths of the residual stages); each stage halves the time axis
+ENCODER_SIZES: dict[str, tuple[int, tuple[int, ...]]] = {
+    "small": (32, (32, 64)),  # CPU default
+    "large": (64, (64, 128, 256)),  # GPU
+}
+POOL_BINS = 24  # time bins kept before the projection (3 per day on a weekly layout)
+
+
+class ResidualBlock(nn.Module):
+    """Two circular 1-D convolutions with batch norm and a skip connection (strided: downsample)."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1, kernel: int = 5) -> None:
+        super().__init__()
+        pad = kernel // 2
+        self.conv1 = nn.Conv1d(
+            c_in, c_out, kernel, stride, pad, bias=False, padding_mode="circular"
+        )
+        self.bn1 = nn.BatchNorm1d(c_out)
+        self.conv2 = nn.Conv1d(c_out, c_out, kernel, 1, pad, bias=False, padding_mode="circular")
+        self.bn2 = nn.BatchNorm1d(c_out)
+        self.skip = (
+            nn.Identity()
+            if stride == 1 and c_in == c_out
+            else nn.Sequential(nn.Conv1d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm1d(c_out))
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(h)) + self.skip(x))
+
+
+class TrafficEncoder(nn.Module):
+    """1-D residual CNN over a ``(B, channels, steps)`` signature -> ``(B, dim)`` representation.
+
+    A strided stem convolution and one strided residual block per stage (a weekly pattern is
+    periodic, so convolutions pad circularly), then the feature map is average-pooled to
+    ``POOL_BINS`` time bins and flattened into a linear layer. Keeping the bins, instead of
+    pooling over all time, keeps *when* in the week each pattern happens: offices and
+    nightlife differ by the hour and weekday of their peaks, not only by their shape.
+    """
+
+    def __init__(self, channels: int, size: str = "small") -> None:
+        super().__init__()
+        stem, stages = ENCODER_SIZES[size]
+        self.stem = nn.Sequential(
+            nn.Conv1d(channels, stem, 7, 2, 3, bias=False, padding_mode="circular"),
+            nn.BatchNorm1d(stem),
+            nn.ReLU(),
+        )
+        blocks, c_in = [], stem
+        for width in stages:
+            blocks.append(ResidualBlock(c_in, width, stride=2))
+            c_in = width
+        self.blocks = nn.Sequential(*blocks)
+        self.pool = nn.AdaptiveAvgPool1d(POOL_BINS)
+        self.dim = 4 * c_in
+        self.project = nn.Sequential(nn.Linear(c_in * POOL_BINS, self.dim), nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.pool(self.blocks(self.stem(x)))
+        return self.project(h.flatten(1))
+
+
+class ContrastiveClusteringNet(nn.Module):
+    """Backbone + instance head (L2-normalised projection) + cluster head (softmax over K)."""
+
+    def __init__(
+        self, channels: int, n_clusters: int, size: str = "small", feature_dim: int = 64
+    ) -> None:
+        super().__init__()
+        self.encoder = TrafficEncoder(channels, size)
+        dim = self.encoder.dim
+        self.instance_head = nn.Sequential(
+            nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, feature_dim)
+        )
+        self.cluster_head = nn.Sequential(
+            nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, n_clusters)
+        )
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(z, p)``: unit-norm instance features and cluster probabilities."""
+        h = self.encoder(x)
+        z = F.normalize(self.instance_head(h), dim=1)
+        p = torch.softmax(self.cluster_head(h), dim=1)
+        return z, p
+
+    @torch.no_grad()
+    def infer(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(h, p)``: backbone representation and cluster probabilities."""
+        h = self.encoder(x)
+        return h, torch.softmax(self.cluster_head(h), dim=1)

@@ -1,0 +1,478 @@
+"""MuseCL: pair mining, losses, fusion, encoders, text vectors, save/load, the job."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from urbansig.models.musecl import MuseCL, MuseCLConfig, RegionData, encoders, text, triplets
+from urbansig.models.musecl.fusion import AttentiveFusion, info_nce
+from urbansig.protocol import BadInput, Events, JobSpec
+
+# ---------------------------------------------------------------- pair mining
+
+
+def test_rank_candidates_picks_most_and_least_similar():
+    x = np.array([[0.0], [1.0], [2.5], [10.0], [11.0], [50.0]])
+    nearest, farthest = triplets.rank_candidates(x, k=2, block=4)
+    assert nearest[0].tolist() == [1, 2]
+    assert farthest[0].tolist() == [5, 4]
+    assert nearest[5].tolist() == [4, 3]
+    assert farthest[5].tolist() == [0, 1]
+    assert not (nearest == np.arange(6)[:, None]).any()
+    nearest, farthest = triplets.rank_candidates(x, k=1, k_far=3)
+    assert nearest[:, 0].tolist() == [1, 0, 1, 4, 3, 4]
+    assert farthest.shape == (6, 3) and farthest[3].tolist() == [5, 0, 1]
+    valid = np.array([True, False, True, True, True, True])
+    nearest, farthest = triplets.rank_candidates(x, k=1, valid=valid)
+    assert nearest[0, 0] == 2 and nearest[2, 0] == 0  # region 1 has no data: never picked
+    assert 1 not in nearest and 1 not in farthest
+
+
+def test_sample_triplets_draw_from_candidates():
+    rng = np.random.default_rng(0)
+    nearest = np.array([[1, 2], [0, 2], [1, 0]])
+    farthest = np.array([[2, 1], [2, 0], [0, 1]])
+    a, p, n = triplets.sample_triplets(np.array([0, 1, 2] * 20), nearest, farthest, rng)
+    for anchor, pos, neg in zip(a, p, n):
+        assert pos in nearest[anchor] and neg in farthest[anchor]
+
+
+def test_triplet_loss_uses_cosine_similarity_and_margin():
+    a = torch.tensor([[1.0, 0.0]])
+    p = torch.tensor([[2.0, 0.0]])  # cosine 1
+    n = torch.tensor([[0.0, 3.0]])  # cosine 0
+    assert triplets.triplet_loss(a, p, n, 0.5).item() == pytest.approx(0.0)
+    assert triplets.triplet_loss(a, n, p, 0.5).item() == pytest.approx(1.5)
+    assert triplets.triplet_loss(a, p, n, 1.2).item() == pytest.approx(0.2, abs=1e-6)
+
+
+# ------------------------------------------------------------- fusion / InfoNCE
+
+
+def test_attention_betas_sum_to_one_and_respect_missing_modalities():
+    torch.manual_seed(0)
+    fusion = AttentiveFusion(8, 5)
+    emb = torch.randn(6, 3, 8)
+    mask = torch.tensor([[1, 1, 1], [1, 0, 1], [0, 0, 1], [1, 1, 0], [0, 0, 0], [1, 1, 1]]).bool()
+    fused, beta = fusion(emb, mask)
+    sums = beta.sum(1)
+    assert torch.allclose(sums[[0, 1, 2, 3, 5]], torch.ones(5), atol=1e-6)
+    assert beta[4].abs().sum() == 0 and fused[4].abs().sum() == 0
+    assert (beta[~mask] == 0).all()
+    assert torch.allclose(fused[2], emb[2, 2], atol=1e-6)  # one modality: weight 1
+    # Eq. 8-10 computed directly for row 0
+    alpha = torch.stack([fusion.c @ torch.relu(fusion.M(emb[0, m])) for m in range(3)])
+    expected = torch.softmax(alpha, 0)
+    assert torch.allclose(beta[0], expected, atol=1e-6)
+    assert torch.allclose(fused[0], (expected[:, None] * emb[0]).sum(0), atol=1e-6)
+
+
+def test_info_nce_equals_direct_computation():
+    e = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, -2.0]])
+    t = torch.tensor([[2.0, 0.1], [0.0, 1.0], [1.0, -1.0]])
+    for tau in (1.0, 0.5):
+        total = 0.0
+        for i in range(3):
+            sims = [float(e[i] @ t[j] / (e[i].norm() * t[j].norm())) / tau for j in range(3)]
+            total += -np.log(np.exp(sims[i]) / np.sum(np.exp(sims)))
+        assert info_nce(e, t, tau).item() == pytest.approx(total / 3, rel=1e-5)
+
+
+# ----------------------------------------------------------------- encoders
+
+
+def _torchvision_resnet18_keys() -> list[str]:
+    bn = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+    keys = ["conv1.weight", *(f"bn1.{b}" for b in bn)]
+    for layer in range(1, 5):
+        for block in range(2):
+            p = f"layer{layer}.{block}"
+            keys += [f"{p}.conv1.weight", *(f"{p}.bn1.{b}" for b in bn)]
+            keys += [f"{p}.conv2.weight", *(f"{p}.bn2.{b}" for b in bn)]
+            if layer > 1 and block == 0:
+                keys += [f"{p}.downsample.0.weight", *(f"{p}.downsample.1.{b}" for b in bn)]
+    return keys + ["fc.weight", "fc.bias"]
+
+
+def test_resnet18_state_dict_uses_torchvision_names():
+    with torch.device("meta"):
+        model = encoders.ResNet18(3, 128, 64, encoders.RESNET_FULL_BLOCKS)
+    state = model.state_dict()
+    assert sorted(state) == sorted(_torchvision_resnet18_keys())
+    assert state["conv1.weight"].shape == (64, 3, 7, 7)
+    assert state["layer4.1.conv2.weight"].shape == (512, 512, 3, 3)
+    assert state["layer2.0.downsample.0.weight"].shape == (128, 64, 1, 1)
+    backbone = sum(v.numel() for k, v in model.named_parameters() if not k.startswith("fc."))
+    assert backbone == 11_176_512  # torchvision resnet18 without its fc layer
+    small = encoders.ResNet18(4, 128).state_dict()
+    assert set(small) <= set(state) | {"fc.weight", "fc.bias"}
+
+
+def test_inception_v3_state_dict_uses_torchvision_names():
+    with torch.device("meta"):  # shapes only, no memory
+        model = encoders.InceptionV3(3, 128, 1.0, encoders.INCEPTION_FULL)
+    state = model.state_dict()
+    assert state["Conv2d_1a_3x3.conv.weight"].shape == (32, 3, 3, 3)
+    assert state["Mixed_5b.branch_pool.conv.weight"].shape == (32, 192, 1, 1)
+    assert state["Mixed_6e.branch7x7dbl_5.conv.weight"].shape == (192, 192, 1, 7)
+    assert state["Mixed_7c.branch3x3dbl_3b.conv.weight"].shape == (384, 384, 3, 1)
+    assert "Mixed_7c.branch3x3dbl_3b.bn.running_var" in state
+    backbone = sum(v.numel() for k, v in model.named_parameters() if not k.startswith("fc."))
+    assert backbone == 21_785_568  # torchvision inception_v3 without AuxLogits and fc
+    assert model.feature_dim == 2048
+    small = encoders.InceptionV3(3, 64)
+    assert small(torch.rand(2, 3, 75, 75)).shape == (2, 64)
+
+
+def test_load_backbone_weights_adapts_bands_and_rejects_mismatches(tmp_path):
+    source = encoders.ResNet18(3, 1000, 64, encoders.RESNET_FULL_BLOCKS)
+    path = tmp_path / "resnet18.pth"
+    torch.save(source.state_dict(), path)
+    target = encoders.ResNet18(4, 128, 64, encoders.RESNET_FULL_BLOCKS)
+    assert encoders.load_backbone_weights(target, path, "RS_WEIGHTS") == 120  # all but fc
+    got = target.state_dict()
+    assert torch.equal(got["layer3.1.conv2.weight"], source.state_dict()["layer3.1.conv2.weight"])
+    assert got["conv1.weight"].shape == (64, 4, 7, 7)
+    with pytest.raises(BadInput, match="RS_WEIGHTS"):
+        encoders.load_backbone_weights(encoders.ResNet18(3, 128), path, "RS_WEIGHTS")
+    (tmp_path / "junk.pth").write_bytes(b"not a model")
+    with pytest.raises(BadInput, match="SV_WEIGHTS"):
+        encoders.load_backbone_weights(encoders.InceptionV3(), tmp_path / "junk.pth", "SV_WEIGHTS")
+
+
+# ---------------------------------------------------------------------- text
+
+
+def test_region_poi_vectors_are_category_means():
+    vectors = np.array([[1.0, 0.0], [0.0, 2.0], [4.0, 4.0]], dtype=np.float32)
+    codes = np.array([0, 1, 1, 2, -1, 0])
+    region = np.array([0, 0, 0, 2, 2, -1])
+    means, counts = text.region_means(codes, region, vectors, 3)
+    assert counts.tolist() == [3, 0, 1]
+    assert np.allclose(means[0], [1 / 3, 4 / 3])
+    assert np.allclose(means[1], 0) and np.allclose(means[2], [4, 4])
+    counts_matrix = text.category_counts(codes, region, 3, 3)
+    assert counts_matrix.tolist() == [[1, 2, 0], [0, 0, 0], [0, 0, 1]]
+
+
+def test_skipgram_hierarchical_softmax_groups_cooccurring_categories():
+    rng = np.random.default_rng(0)
+    cats, texts, region = [], [], []
+    for r in range(60):
+        group = (["cafe", "bar", "restaurant"], ["farm", "barn", "field"])[r % 2]
+        for _ in range(8):
+            c = group[rng.integers(0, 3)]
+            cats.append(c)
+            texts.append(f"{c} near the {'square' if r % 2 == 0 else 'meadow'}")
+            region.append(r)
+    sentences = text.build_sentences(cats, texts, np.array(region), rng)
+    names = ["bar", "barn", "cafe", "farm", "field", "restaurant"]
+    vec = text.train_category_vectors(sentences, names, 16, epochs=20, seed=0)
+    vec = vec / np.linalg.norm(vec, axis=1, keepdims=True)
+    sim = vec @ vec.T
+    assert (
+        sim[names.index("cafe"), names.index("bar")] > sim[names.index("cafe"), names.index("farm")]
+    )
+
+
+# -------------------------------------------------------------- model level
+
+
+def _region_data(n: int = 60, seed: int = 0, images: bool = True) -> tuple[RegionData, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(0, 3, n)
+    coords = rng.random((n, 2)) * 1000
+    cats_by_kind = (("shop", "cafe"), ("school", "park"), ("factory", "depot"))
+    cats, texts, where = [], [], []
+    for i in range(n):
+        for _ in range(rng.integers(1, 6)):
+            c = cats_by_kind[kind[i]][rng.integers(0, 2)]
+            cats.append(c)
+            texts.append(f"{c} {c}s")
+            where.append(i)
+    flows = np.stack([rng.poisson(100 * (kind + 1)), rng.poisson(60 * (3 - kind))], 1)
+    data = RegionData(
+        n=n,
+        coords=coords,
+        flows=flows.astype(float),
+        poi_category=cats,
+        poi_text=texts,
+        poi_region=np.array(where),
+    )
+    if images:
+        rs = rng.random((n, 3, 16, 16)) * 0.3 + kind[:, None, None, None] * 0.3
+        data.rs, data.rs_valid = rs.astype(np.float32), np.ones(n, dtype=bool)
+        data.rs_valid[0] = False
+    return data, kind
+
+
+FAST = {"epochs_image": 1, "epochs_tabular": 3, "epochs_fusion": 3, "epochs_text": 2}
+
+
+def test_fit_transform_save_load_give_identical_embeddings(tmp_path):
+    data, _ = _region_data()
+    modalities = ("rs", "flow", "poi_counts", "poi_text")
+    config = MuseCLConfig(dim=16, image_size=16, modalities=modalities, **FAST)
+    model = MuseCL(config).fit(data)
+    assert model.fused == ("rs", "flow", "poi_counts") and model.target == "poi_text"
+    assert model.summary.criteria == {
+        "rs": "poi_counts",
+        "flow": "poi_counts",
+        "poi_counts": "flow",
+    }
+    out = model.transform(data)
+    assert out["embedding"].shape == (60, 16)
+    betas = np.stack(list(out["betas"].values()), 1)
+    assert np.allclose(betas.sum(1), 1.0, atol=1e-5)
+    assert out["betas"]["rs"][0] == 0.0  # no raster data in region 0
+    path = model.save(tmp_path / "musecl.pt")
+    loaded = MuseCL.load(path)
+    again = loaded.transform(data)
+    assert np.array_equal(again["embedding"], out["embedding"])
+    payload = torch.load(path, weights_only=True)
+    config_json = json.loads(payload["config"])
+    assert config_json["categories"] == sorted(set(data.poi_category))
+    assert payload["state"]["poi.category_vectors"].shape == (6, 16)
+    assert payload["state"]["projector.net.0.weight"].shape == (16, 16)  # default: g(h)
+
+
+def test_paper_literal_variant_has_no_projection_head(tmp_path):
+    data, _ = _region_data(images=False)
+    config = MuseCLConfig(dim=8, projection_head=False, **FAST)
+    model = MuseCL(config).fit(data)
+    assert model.projector is None
+    path = model.save(tmp_path / "literal.pt")
+    payload = torch.load(path, weights_only=True)
+    assert not any(k.startswith("projector.") for k in payload["state"])
+    loaded = MuseCL.load(path)
+    assert loaded.projector is None
+    assert np.array_equal(loaded.transform(data)["embedding"], model.transform(data)["embedding"])
+
+
+def test_poi_and_flows_only_and_no_data_regions_are_flagged():
+    data, kind = _region_data(images=False)
+    data.poi_region = np.where(data.poi_region == 5, -1, data.poi_region)
+    data.flow_valid = np.arange(data.n) != 5
+    model = MuseCL(MuseCLConfig(dim=8, **FAST)).fit(data)
+    assert model.fused == ("flow", "poi_counts")
+    out = model.transform(data)
+    assert out["no_data"].tolist() == [i == 5 for i in range(data.n)]
+    assert np.all(out["embedding"][5] == 0)
+    assert out["n_pois"][5] == 0 and out["n_pois"].sum() == (data.poi_region >= 0).sum()
+
+
+def test_default_modalities_follow_the_paper():
+    from urbansig.models.musecl.model import default_modalities
+
+    everything = ["rs", "sv", "flow", "poi_counts", "poi_text"]
+    assert default_modalities(everything) == ["rs", "sv", "flow", "poi_text"]
+    assert default_modalities(["rs", "sv", "poi_counts", "poi_text"]) == ["rs", "sv", "poi_text"]
+    assert default_modalities(["rs", "flow"]) == ["rs", "flow"]
+    assert default_modalities(["flow", "poi_counts", "poi_text"]) == [
+        "flow",
+        "poi_counts",
+        "poi_text",
+    ]
+    assert default_modalities(["poi_counts", "poi_text"]) == ["poi_counts", "poi_text"]
+
+
+def test_model_rejects_fewer_than_two_modalities():
+    data, _ = _region_data(images=False)
+    data.poi_category = None
+    with pytest.raises(BadInput, match="at least two modalities"):
+        MuseCL(MuseCLConfig(**FAST)).fit(data)
+    data, _ = _region_data(images=False)
+    with pytest.raises(BadInput, match="MODALITIES"):
+        MuseCL(MuseCLConfig(modalities=("flow",), **FAST)).fit(data)
+    with pytest.raises(BadInput, match="MODALITIES"):
+        MuseCL(MuseCLConfig(modalities=("rs", "flow"), **FAST)).fit(data)
+
+
+# --------------------------------------------------------------------- job
+
+
+def _write_city(root: Path, side: int = 6, seed: int = 0) -> dict[str, Path]:
+    """A small city: square regions, a 3-band raster, street-view PNGs, POIs, OD flows."""
+    import geopandas as gpd
+    import pandas as pd
+    import rasterio
+    from PIL import Image
+    from rasterio.transform import from_origin
+    from shapely.geometry import Point, box
+
+    rng = np.random.default_rng(seed)
+    crs, cell = "EPSG:3857", 100.0
+    x0, y0 = 1_000_000.0, 6_000_000.0
+    kind = rng.integers(0, 3, side * side)
+    polys = [
+        box(x0 + c * cell, y0 + r * cell, x0 + (c + 1) * cell, y0 + (r + 1) * cell)
+        for r in range(side)
+        for c in range(side)
+    ]
+    ids = [f"r{i:03d}" for i in range(side * side)]
+    density = np.exp(2 + 2 * kind + rng.normal(0, 0.3, len(kind)))
+    regions = gpd.GeoDataFrame(
+        {"region_id": ids, "population_density": density}, geometry=polys, crs=crs
+    )
+    paths = {"regions": root / "regions.gpkg"}
+    regions.to_file(paths["regions"])
+    px = 10  # 10 m pixels
+    n_px = side * int(cell / px)
+    image = np.zeros((3, n_px, n_px), dtype=np.uint8)
+    for i, k in enumerate(kind):
+        r, c = divmod(i, side)
+        rows = slice(n_px - (r + 1) * 10, n_px - r * 10)
+        image[:, rows, c * 10 : (c + 1) * 10] = 40 + 80 * k + rng.integers(0, 30, (3, 10, 10))
+    paths["raster"] = root / "rs.tif"
+    with rasterio.open(
+        paths["raster"], "w", driver="GTiff", width=n_px, height=n_px, count=3,
+        dtype="uint8", crs=crs, transform=from_origin(x0, y0 + side * cell, px, px),
+    ) as dst:  # fmt: skip
+        dst.write(image)
+    (root / "sv").mkdir()
+    points, files = [], []
+    for i, k in enumerate(kind):
+        for j in range(2):
+            rgb = np.full((24, 24, 3), 60 + 70 * k, dtype=np.uint8)
+            rgb[:, :, j] = rng.integers(0, 255)
+            name = f"sv/{i}_{j}.png"
+            Image.fromarray(rgb).save(root / name)
+            cx, cy = polys[i].centroid.coords[0]
+            points.append(Point(cx + rng.uniform(-30, 30), cy + rng.uniform(-30, 30)))
+            files.append(name)
+    paths["streetview"] = root / "streetview.gpkg"
+    gpd.GeoDataFrame({"path": files}, geometry=points, crs=crs).to_file(paths["streetview"])
+    cats_by_kind = (("shop", "cafe"), ("school", "park"), ("factory", "depot"))
+    rows = []
+    for i, k in enumerate(kind):
+        cx, cy = polys[i].centroid.coords[0]
+        for _ in range(rng.integers(2, 6)):
+            c = cats_by_kind[k][rng.integers(0, 2)]
+            rows.append((c, f"the {c} place", Point(cx + rng.uniform(-40, 40), cy)))
+    pois = gpd.GeoDataFrame(rows, columns=["category", "text", "geometry"], crs=crs)
+    paths["pois"] = root / "pois.gpkg"
+    pois.to_file(paths["pois"])
+    od = [
+        (ids[i], ids[j], int(rng.poisson(5 * (kind[i] + 1))))
+        for i in range(len(ids))
+        for j in rng.choice(len(ids), 3, replace=False)
+    ]
+    paths["od"] = root / "od.csv"
+    pd.DataFrame(od, columns=["origin", "destination", "count"]).to_csv(paths["od"], index=False)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory) -> dict[str, Path]:
+    pytest.importorskip("urbansig.io.raster")
+    pytest.importorskip("urbansig.io.images")
+    pytest.importorskip("urbansig.io.poi")
+    return _write_city(tmp_path_factory.mktemp("musecl_city"))
+
+
+JOB_FAST = {
+    "epochs_image": 1,
+    "epochs_tabular": 5,
+    "epochs_fusion": 10,
+    "epochs_text": 3,
+    "dim": 16,
+    "image_size": 75,
+}
+
+
+def _run(inputs: dict, outputs: dict, params: dict | None = None):
+    from urbansig.runtime import run_spec
+
+    spec = JobSpec(
+        task="embedregionsmusecl",
+        inputs={k: str(v) for k, v in inputs.items()},
+        params={**JOB_FAST, **(params or {})},
+        outputs={k: str(v) for k, v in outputs.items()},
+    )
+    return run_spec(spec, Events(open("/dev/null", "w")))
+
+
+def test_job_end_to_end_and_apply_saved_model(city, tmp_path):
+    import geopandas as gpd
+
+    from urbansig.columns import embedding_columns
+
+    outputs = {
+        "output": tmp_path / "emb.gpkg",
+        "output_model": tmp_path / "musecl.pt",
+        "output_report": tmp_path / "report.html",
+    }
+    inputs = {k: city[k] for k in ("regions", "raster", "streetview", "pois", "od")}
+    result = _run(
+        inputs,
+        outputs,
+        {"ablation_field": "population_density", "ablation_repeats": 1, "ablation_models": "ridge"},
+    )
+    frame = gpd.read_file(outputs["output"])
+    assert len(frame) == 36
+    assert set(embedding_columns(16)) <= set(frame.columns)
+    betas = frame[[c for c in frame.columns if c.startswith("beta_")]]
+    assert sorted(betas.columns) == ["beta_flow", "beta_rs", "beta_sv"]
+    assert np.allclose(betas.sum(axis=1), 1.0, atol=1e-5)
+    assert (frame["n_images"] == 2).all() and frame["n_pois"].min() >= 2
+    assert frame["no_data"].sum() == 0
+    assert frame["cluster"].between(0, 2).all()  # k-means of the PCA (report map, Figure 5)
+    assert result["metrics"]["modalities"] == "rs,sv,flow,poi_text"
+    assert "r2_musecl" in result["metrics"] and "r2_concat" in result["metrics"]
+    assert result["metrics"]["r2_musecl"] > 0.3  # generous: density follows the land use
+    page = outputs["output_report"].read_text()
+    assert "Ablation" in page and "cluster_map.png" in page
+    # apply the saved model to the same regions: identical embeddings, no training
+    applied = {"output": tmp_path / "applied.gpkg"}
+    _run({**inputs, "model": outputs["output_model"]}, applied)
+    again = gpd.read_file(applied["output"])
+    cols = embedding_columns(16)
+    assert np.allclose(again[cols].to_numpy(), frame[cols].to_numpy(), atol=1e-5)
+
+
+def test_job_bad_inputs_write_nothing(city, tmp_path):
+    import geopandas as gpd
+    from PIL import Image  # noqa: F401 - the fixture wrote PNGs with it
+
+    out = {"output": tmp_path / "emb.gpkg"}
+    with pytest.raises(BadInput, match="at least two modalities"):
+        _run({"regions": city["regions"], "raster": city["raster"]}, out)
+    # a raster elsewhere (other CRS, no overlap)
+    import rasterio
+    from rasterio.transform import from_origin
+
+    far = tmp_path / "far.tif"
+    with rasterio.open(
+        far, "w", driver="GTiff", width=8, height=8, count=1, dtype="uint8",
+        crs="EPSG:4326", transform=from_origin(100.0, -40.0, 0.01, 0.01),
+    ) as dst:  # fmt: skip
+        dst.write(np.ones((1, 8, 8), dtype=np.uint8))
+    with pytest.raises(BadInput, match="RASTER"):
+        _run({"regions": city["regions"], "raster": far, "pois": city["pois"]}, out)
+    # unreadable street-view image
+    sv = gpd.read_file(city["streetview"])
+    (tmp_path / "sv").mkdir()
+    (tmp_path / "sv" / "broken.png").write_bytes(b"no image here")
+    sv.loc[0, "path"] = "sv/broken.png"
+    for name in sv["path"].iloc[1:]:
+        target = tmp_path / name
+        target.write_bytes((city["streetview"].parent / name).read_bytes())
+    sv.to_file(tmp_path / "sv.gpkg")
+    with pytest.raises(BadInput, match="STREETVIEW.*broken.png"):
+        _run(
+            {"regions": city["regions"], "streetview": tmp_path / "sv.gpkg", "od": city["od"]}, out
+        )
+    # POIs without categories
+    pois = gpd.read_file(city["pois"])
+    pois["category"] = None
+    pois.to_file(tmp_path / "nocat.gpkg")
+    with pytest.raises(BadInput, match="POIS"):
+        _run({"regions": city["regions"], "pois": tmp_path / "nocat.gpkg", "od": city["od"]}, out)
+    with pytest.raises(BadInput, match="TEMPERATURE"):
+        _run({"regions": city["regions"], "pois": city["pois"]}, out, {"temperature": 0})
+    assert list(tmp_path.glob("emb*")) == [] and not list(tmp_path.glob(".emb*"))
