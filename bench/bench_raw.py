@@ -197,7 +197,9 @@ def error_rows(metrics: dict) -> list[dict]:
     return rows
 
 
-def bench_city(city: Path, out: Path, params: dict, device: str, seed: int) -> str:
+def bench_city(
+    city: Path, out: Path, params: dict, device: str, seed: int, n_users: int = 0
+) -> str:
     import geopandas as gpd
     import pandas as pd
 
@@ -206,7 +208,7 @@ def bench_city(city: Path, out: Path, params: dict, device: str, seed: int) -> s
     if not (city / "trajectories.csv").is_file():
         from urbansig.synth import generate_city
 
-        generate_city(city, seed=seed, size="small", days=7)
+        generate_city(city, seed=seed, size="small", days=7, n_users=n_users)
     out.mkdir(parents=True, exist_ok=True)
     outputs = {
         "output": str(out / "city_regions.gpkg"),
@@ -357,6 +359,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-users", type=int, default=0, help="city users (0: the size's)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--sizes", default="tiny (CPU default),small,base")
     parser.add_argument("--points", type=int, default=1_000_000)
@@ -376,7 +379,7 @@ def main() -> None:
         print(bench_pooling(args.points, args.regions, 20_000, 64), "\n")
     if args.part in ("city", "all"):
         print("## Synthetic city\n")
-        print(bench_city(args.city, args.out, params, args.device, args.seed), "\n")
+        print(bench_city(args.city, args.out, params, args.device, args.seed, args.n_users), "\n")
     if args.part in ("geolife", "all"):
         print("## GeoLife\n")
         print(bench_geolife(args.out, params, args.device), "\n")

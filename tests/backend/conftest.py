@@ -32,8 +32,12 @@ def run_cli():
 
     def run(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "urbansig", *args], capture_output=True, text=True,
-            env=backend_env(), timeout=timeout, **kwargs,
+            [sys.executable, "-m", "urbansig", *args],
+            capture_output=True,
+            text=True,
+            env=backend_env(),
+            timeout=timeout,
+            **kwargs,
         )
 
     return run

@@ -35,9 +35,13 @@ def test_report_writes_page_and_figures(tmp_path):
 
     fig, ax = plt.subplots()
     ax.plot([0, 1], [1, 0])
-    page = Report("Test <report>").section("Metrics").table(
-        [{"model": "mlp", "r2": 0.91234567}], caption="scores"
-    ).figure(fig, "curve", "a line").save(tmp_path / "r.html")
+    page = (
+        Report("Test <report>")
+        .section("Metrics")
+        .table([{"model": "mlp", "r2": 0.91234567}], caption="scores")
+        .figure(fig, "curve", "a line")
+        .save(tmp_path / "r.html")
+    )
     text = page.read_text()
     assert "Test &lt;report&gt;" in text and "0.9123" in text and "r_files/curve.png" in text
     assert (tmp_path / "r_files" / "curve.png").stat().st_size > 1000

@@ -37,7 +37,14 @@ def test_events_are_json_lines():
     events.result({"output": "/x.gpkg"}, {"n": 3})
     events.error("broken", "bad_input")
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert [e["event"] for e in lines] == ["progress", "log", "metric", "warning", "result", "error"]
+    assert [e["event"] for e in lines] == [
+        "progress",
+        "log",
+        "metric",
+        "warning",
+        "result",
+        "error",
+    ]
     assert lines[0] == {"event": "progress", "fraction": 0.5, "message": "half"}
     assert lines[4]["outputs"] == {"output": "/x.gpkg"} and lines[4]["metrics"] == {"n": 3}
     assert lines[5]["kind"] == "bad_input"

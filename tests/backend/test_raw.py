@@ -17,6 +17,7 @@ from urbansig.models.raw.pooling import pool_regions, visit_counts
 from urbansig.models.raw.profiles import home_work
 from urbansig.models.raw.sequences import (
     Normaliser,
+    Windows,
     drop_short_users,
     make_windows,
     resample,
@@ -216,6 +217,22 @@ def test_save_load_gives_identical_embeddings(tmp_path):
     )
     np.testing.assert_array_equal(before, after)
     assert config["step_s"] == 1800 and norm2 == norm
+
+
+def test_overlapping_windows_count_each_step_once():
+    user, t, x, y, _ = sort_and_dedupe(*_hand_sequence())
+    seq = resample(user, t, x, y, IDS, 1800, 3600)
+    norm = Normaliser.fit(seq.x, seq.y, "EPSG:2154")
+    model = _model(max_len=8)
+    w = make_windows(seq, norm, 8, 8, min_observed=1)
+    plain = embed_users(model, w, 2, torch.device("cpu"))
+    twice = Windows(*(np.concatenate([getattr(w, f)] * 2) for f in Windows.__dataclass_fields__))
+    # the copies count from position 8 (nothing): the same mean as the windows alone
+    count_from = np.r_[np.zeros(len(w.user), np.int64), np.full(len(w.user), 8)]
+    same = embed_users(model, twice, 2, torch.device("cpu"), count_from=count_from)
+    np.testing.assert_allclose(same, plain, rtol=1e-12)
+    none = embed_users(model, w, 2, torch.device("cpu"), count_from=np.full(len(w.user), 8))
+    assert np.all(none == 0)
 
 
 def test_load_refuses_another_method(tmp_path):

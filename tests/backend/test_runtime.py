@@ -25,8 +25,10 @@ def events_of(stdout: str) -> list[dict]:
 def test_grid_job_round_trip(tmp_path, run_cli):
     out = tmp_path / "grid.gpkg"
     spec = write_spec(
-        tmp_path, inputs={"extent": "4.80,45.72,4.90,45.79"},
-        params={"resolution": 8}, outputs={"output": str(out)},
+        tmp_path,
+        inputs={"extent": "4.80,45.72,4.90,45.79"},
+        params={"resolution": 8},
+        outputs={"output": str(out)},
     )
     done = run_cli("run", str(spec))
     assert done.returncode == 0, done.stderr
@@ -44,7 +46,9 @@ def test_grid_job_round_trip(tmp_path, run_cli):
 def test_bad_input_is_an_error_event_and_exit_2(tmp_path, run_cli):
     out = tmp_path / "grid.gpkg"
     spec = write_spec(
-        tmp_path, inputs={"extent": "4.8,45.7,4.9,45.8"}, params={"resolution": 14},
+        tmp_path,
+        inputs={"extent": "4.8,45.7,4.9,45.8"},
+        params={"resolution": 14},
         outputs={"output": str(out)},
     )
     done = run_cli("run", str(spec))
@@ -80,12 +84,17 @@ def test_unknown_task_and_missing_spec(tmp_path, run_cli):
 def _start_slow_grid(tmp_path, env):
     out = tmp_path / "big.gpkg"
     spec = write_spec(
-        tmp_path, inputs={"extent": "4.0,45.0,6.0,46.5"},
-        params={"resolution": 10, "max_cells": 50_000_000}, outputs={"output": str(out)},
+        tmp_path,
+        inputs={"extent": "4.0,45.0,6.0,46.5"},
+        params={"resolution": 10, "max_cells": 50_000_000},
+        outputs={"output": str(out)},
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "urbansig", "run", str(spec), "--watch-stdin"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env=env,
     )
     first = json.loads(proc.stdout.readline())  # the job has started
@@ -115,8 +124,13 @@ def test_child_exits_when_parent_goes_away(tmp_path, child_env):
 def test_friendly_subcommand(tmp_path, run_cli):
     out = tmp_path / "g.gpkg"
     done = run_cli(
-        "createh3grid", "--extent", "4.80,45.72,4.90,45.79", "--resolution", "7",
-        "--output", str(out),
+        "createh3grid",
+        "--extent",
+        "4.80,45.72,4.90,45.79",
+        "--resolution",
+        "7",
+        "--output",
+        str(out),
     )
     assert done.returncode == 0, done.stderr
     assert "done:" in done.stdout and out.exists()
@@ -127,7 +141,9 @@ def test_friendly_subcommand(tmp_path, run_cli):
 def test_stray_prints_do_not_corrupt_events(tmp_path, child_env):
     out = tmp_path / "g.gpkg"
     spec = write_spec(
-        tmp_path, inputs={"extent": "4.80,45.72,4.90,45.79"}, params={"resolution": 7},
+        tmp_path,
+        inputs={"extent": "4.80,45.72,4.90,45.79"},
+        params={"resolution": 7},
         outputs={"output": str(out)},
     )
     code = (

@@ -24,8 +24,13 @@ def mse(model, batch):
 def test_fit_learns_a_linear_map(tmp_path):
     x, y, generator = linear_problem()
     model = torch.nn.Linear(4, 1)
-    history = fit(model, make_batches(x, y, generator), mse, FitConfig(epochs=40, lr=0.05),
-                  torch.device("cpu"))
+    history = fit(
+        model,
+        make_batches(x, y, generator),
+        mse,
+        FitConfig(epochs=40, lr=0.05),
+        torch.device("cpu"),
+    )
     assert history.train_loss[-1] < 0.01 < history.train_loss[0]
     assert history.samples == 40 * 256 and history.samples_per_second > 0
 
@@ -34,8 +39,14 @@ def test_early_stopping_restores_the_best_weights():
     x, y, generator = linear_problem()
     model = torch.nn.Linear(4, 1)
     config = FitConfig(epochs=200, lr=0.05, patience=3)
-    history = fit(model, make_batches(x, y, generator), mse, config, torch.device("cpu"),
-                  val_batches=make_batches(x[:64], y[:64], generator))
+    history = fit(
+        model,
+        make_batches(x, y, generator),
+        mse,
+        config,
+        torch.device("cpu"),
+        val_batches=make_batches(x[:64], y[:64], generator),
+    )
     assert len(history.val_loss) < 200
     assert min(history.val_loss) == history.val_loss[history.best_epoch]
 
@@ -44,12 +55,22 @@ def test_checkpoint_resume(tmp_path):
     x, y, generator = linear_problem()
     checkpoint = tmp_path / "ckpt.pt"
     model = torch.nn.Linear(4, 1)
-    fit(model, make_batches(x, y, generator), mse,
-        FitConfig(epochs=3, lr=0.01, checkpoint=checkpoint), torch.device("cpu"))
+    fit(
+        model,
+        make_batches(x, y, generator),
+        mse,
+        FitConfig(epochs=3, lr=0.01, checkpoint=checkpoint),
+        torch.device("cpu"),
+    )
     assert checkpoint.exists()
     resumed = torch.nn.Linear(4, 1)
-    history = fit(resumed, make_batches(x, y, generator), mse,
-                  FitConfig(epochs=5, lr=0.01, checkpoint=checkpoint), torch.device("cpu"))
+    history = fit(
+        resumed,
+        make_batches(x, y, generator),
+        mse,
+        FitConfig(epochs=5, lr=0.01, checkpoint=checkpoint),
+        torch.device("cpu"),
+    )
     assert len(history.train_loss) == 5  # 3 restored + 2 new
 
 
@@ -71,8 +92,14 @@ def test_fit_reports_progress_and_stops_on_cancel():
     x, y, generator = linear_problem()
     sink = CancelAfter(5)
     with pytest.raises(Cancelled):
-        fit(torch.nn.Linear(4, 1), make_batches(x, y, generator), mse, FitConfig(epochs=10),
-            torch.device("cpu"), events=sink)
+        fit(
+            torch.nn.Linear(4, 1),
+            make_batches(x, y, generator),
+            mse,
+            FitConfig(epochs=10),
+            torch.device("cpu"),
+            events=sink,
+        )
     assert sink.fractions and all(0 < f <= 1 for f in sink.fractions)
 
 
@@ -89,5 +116,10 @@ def test_devices():
 def test_diverging_loss_is_a_clear_error():
     x, y, generator = linear_problem()
     with pytest.raises(FloatingPointError, match="learning rate"):
-        fit(torch.nn.Linear(4, 1), make_batches(x, y * 1e30, generator), mse,
-            FitConfig(epochs=5, lr=1e6), torch.device("cpu"))
+        fit(
+            torch.nn.Linear(4, 1),
+            make_batches(x, y * 1e30, generator),
+            mse,
+            FitConfig(epochs=5, lr=1e6),
+            torch.device("cpu"),
+        )

@@ -111,8 +111,10 @@ def handcrafted_features(
 def classify_users(
     features: np.ndarray, labels: np.ndarray, seed: int = 0, folds: int = 5
 ) -> dict[str, float] | None:
-    """Held-out accuracy of a logistic regression (stratified k-fold; None if too few labels)."""
-    from sklearn.linear_model import LogisticRegression
+    """Held-out accuracy of a standardised logistic regression whose inverse regularisation C
+    is chosen by an inner 3-fold CV on the training part of each outer fold (stratified k-fold,
+    same folds for any features given the same labels and seed; None if too few labels)."""
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -122,7 +124,15 @@ def classify_users(
     if len(counts) < 2 or counts.min() < 2:
         return None
     k = int(min(folds, counts.min()))
-    classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    smallest_train = int(counts.min() - -(-counts.min() // k))  # rarest label, training part
+    if smallest_train >= 3:
+        model = LogisticRegressionCV(
+            Cs=np.logspace(-3, 2, 11), cv=3, scoring="accuracy", l1_ratios=(0.0,),
+            use_legacy_attributes=False, max_iter=3000,
+        )  # fmt: skip
+    else:  # too few labels for an inner split: the default C
+        model = LogisticRegression(max_iter=3000)
+    classifier = make_pipeline(StandardScaler(), model)
     scores = cross_val_score(
         classifier,
         np.asarray(features, dtype=float),

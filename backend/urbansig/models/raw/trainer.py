@@ -93,15 +93,23 @@ def embed_users(
     device: torch.device,
     batch_size: int = 256,
     events=None,
+    count_from: np.ndarray | None = None,
 ) -> np.ndarray:
-    """User embeddings: mean final hidden state over each user's non-gap steps (all windows)."""
+    """User embeddings: mean final hidden state over each user's non-gap steps (all windows).
+
+    ``count_from`` (n_windows,) counts only the steps of a window from that position on, so
+    that overlapping windows count each step once, from the window where it has most context.
+    """
     model.eval().to(device)
     data = window_tensors(windows)
     width = model.config.width
     total = torch.zeros(n_users, width, dtype=torch.float64)
     count = torch.zeros(n_users, dtype=torch.float64)
     users = torch.from_numpy(windows.user)
-    n = len(windows.xy)
+    n, length = windows.gap.shape
+    counted = ~data["gap"]
+    if count_from is not None:
+        counted &= torch.arange(length)[None, :] >= torch.from_numpy(count_from)[:, None]
     for start in range(0, n, batch_size):
         if events is not None:
             events.check_cancelled()
@@ -109,7 +117,7 @@ def embed_users(
         sl = slice(start, start + batch_size)
         batch = {k: v[sl].to(device) for k, v in data.items()}
         hidden = model(batch["xy"], batch["gap"], batch["slot"], batch["dow"]).double().cpu()
-        keep = (~data["gap"][sl]).double()
+        keep = counted[sl].double()
         total.index_add_(0, users[sl], (hidden * keep[..., None]).sum(1))
         count.index_add_(0, users[sl], keep.sum(1))
     return (total / count.clamp_min(1)[:, None]).numpy()

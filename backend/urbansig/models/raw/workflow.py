@@ -121,11 +121,18 @@ class RawRun:
         self.model, self.norm = model, norm
 
     def embed(self, events) -> None:
+        """Mean final hidden state per user over half-overlapping windows: each step counts
+        once, from the window where it has at least half a window of context."""
         length = min(self.params["seq_len"], self.model.config.max_len)
-        windows = make_windows(self.seq, self.norm, length, length, self.utc_offset_s, 1)
+        stride = max(1, length // 2)
+        windows = make_windows(self.seq, self.norm, length, stride, self.utc_offset_s, 1)
+        first = np.ones(len(windows.user), dtype=bool)
+        first[1:] = windows.user[1:] != windows.user[:-1]
+        count_from = np.where(first, 0, length - stride)
         self.embeddings = embed_users(
-            self.model, windows, len(self.seq.user_ids), self.device, events=events
-        )
+            self.model, windows, len(self.seq.user_ids), self.device, events=events,
+            count_from=count_from,
+        )  # fmt: skip
 
     def evaluate_next_points(self) -> None:
         p = self.params
