@@ -1,4 +1,5 @@
 import pytest
+
 from urbansig.io.atomic import atomic_path, partial_path
 
 

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
 from urbansig import evaluation
 
 

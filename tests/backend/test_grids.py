@@ -2,6 +2,7 @@ import geopandas as gpd
 import h3
 import pytest
 import shapely
+
 from urbansig import grids
 from urbansig.protocol import BadInput
 

@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from urbansig.models.serialization import load_model, save_model
 from urbansig.protocol import BadInput
 from urbansig.report import Report

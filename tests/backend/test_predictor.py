@@ -365,6 +365,7 @@ def test_helsinki_population_from_poi_counts_runs_through_the_job(tmp_path):
 
 def test_numeric_text_from_a_joined_csv_is_read_as_numbers():
     import pandas as pd
+
     from urbansig.jobs.predictindicator import numeric_text
 
     converted = numeric_text(pd.Series(["1.5", " 2", None, ""], dtype=object))

@@ -2,6 +2,7 @@ import io
 import json
 
 import pytest
+
 from urbansig.protocol import SPEC_VERSION, BadInput, Cancelled, Events, JobSpec
 
 

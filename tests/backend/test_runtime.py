@@ -8,6 +8,7 @@ import time
 
 import pyogrio
 import pytest
+
 from urbansig.protocol import SPEC_VERSION
 
 

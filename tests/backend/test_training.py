@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from urbansig.protocol import BadInput, Cancelled
 from urbansig.training import FitConfig, fit, minibatches, resolve_device, seed_everything
 

@@ -39,9 +39,9 @@ def test_full_pipeline_uses_all_four_methods(provider):
 
 
 def test_shipped_files_match_their_definitions(provider, tmp_path):
-    from urban_signatures.plugin.model_chains import write_all
-
     from xml.etree.ElementTree import canonicalize  # Qt writes attributes in any order
+
+    from urban_signatures.plugin.model_chains import write_all
 
     for written in write_all(tmp_path):
         shipped = MODELS / written.name
