@@ -267,7 +267,11 @@ def setup_environment(
     if wheel_dir is not None:
         pip += ["--no-index", "--find-links", str(Path(wheel_dir).resolve())]
     log("Installing torch (this is the large part)")
-    _run([*pip, *torch_install_args(flavour, torch_index_url, wheel_dir)], log, feedback)
+    torch_args = torch_install_args(flavour, torch_index_url, wheel_dir)
+    if len(torch_args) > 1:  # torch alone from its index, then its dependencies from the usual one
+        _run([*pip, "--no-deps", *torch_args], log, feedback)
+        torch_args = torch_args[-1:]
+    _run([*pip, *torch_args], log, feedback)
     progress(0.6)
     log("Installing the geospatial and ML packages")
     _run([*pip, "-r", str(REQUIREMENTS)], log, feedback)
