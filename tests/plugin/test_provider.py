@@ -52,3 +52,20 @@ def backend_python(monkeypatch):
             "URBANSIG_BACKEND_PYTHON must point at the backend environment (make test sets it)"
         )
     return python
+
+
+def test_plugin_column_names_mirror_the_backend():
+    """plugin/columns.py repeats the backend's names (QGIS must not import the backend)."""
+    import ast
+    from pathlib import Path
+
+    from urban_signatures.plugin import columns
+
+    source = Path(__file__).resolve().parents[2] / "backend" / "urbansig" / "columns.py"
+    backend = {
+        node.targets[0].id: node.value.value
+        for node in ast.parse(source.read_text()).body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+    }
+    plugin = {k: v for k, v in vars(columns).items() if k.isupper()}
+    assert plugin == backend
