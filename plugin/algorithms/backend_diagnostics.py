@@ -5,6 +5,7 @@ from __future__ import annotations
 from qgis.core import QgsProcessingParameterFileDestination
 
 from .base import UrbanSigAlgorithm, help_html
+from .params import HTML_FILTER
 
 
 class BackendDiagnostics(UrbanSigAlgorithm):
@@ -26,7 +27,7 @@ class BackendDiagnostics(UrbanSigAlgorithm):
         self.add_device_and_seed()
         self.addParameter(
             QgsProcessingParameterFileDestination(
-                "OUTPUT", self.tr("Diagnostics report"), "HTML files (*.html)"
+                "OUTPUT", self.tr("Diagnostics report"), HTML_FILTER
             )
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..columns import CLUSTER
 from ..styles import StyleSpec
 from .base import UrbanSigAlgorithm, help_html
-from .params import POLYGONS, Param, help_table
+from .params import HTML_FILTER, MODEL_FILTER, POLYGONS, Param, help_table
 
 AUGMENTATIONS = (
     ("AUG_SHIFT", "small circular time shifts (up to SHIFT_HOURS)"),
@@ -199,7 +199,7 @@ TABLE = (
         "a model saved by this algorithm (e.g. on another city); its services and profile "
         "layout must match",
         optional=True,
-        file_filter="Urban Signatures model (*.pt)",
+        file_filter=MODEL_FILTER,
     ),
     Param(
         "OUTPUT",
@@ -216,7 +216,7 @@ TABLE = (
         "weights + JSON config (services, layout, K, normalisation, metrics)",
         backend="outputs.model_output",
         optional=True,
-        file_filter="Urban Signatures model (*.pt)",
+        file_filter=MODEL_FILTER,
     ),
     Param(
         "REPORT",
@@ -225,7 +225,7 @@ TABLE = (
         "cluster profiles per service, sizes, t-SNE of the latent space, training curves, "
         "metrics against k-means baselines",
         optional=True,
-        file_filter="HTML files (*.html)",
+        file_filter=HTML_FILTER,
     ),
 )
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from ..columns import REGION_ID
 from ..styles import StyleSpec
 from .base import UrbanSigAlgorithm, help_html
-from .params import POINTS, POLYGONS, Param, help_table
-
-MODEL_FILTER = "Urban Signatures model (*.pt)"
+from .params import HTML_FILTER, MODEL_FILTER, POINTS, POLYGONS, Param, help_table
 
 TABLE = (
     Param(
@@ -325,7 +323,7 @@ TABLE = (
         "training curves per stage, PCA + k-means map, ablation table",
         backend="outputs.output_report",
         optional=True,
-        file_filter="HTML files (*.html)",
+        file_filter=HTML_FILTER,
     ),
 )
 

@@ -32,6 +32,8 @@ POLYGONS = QgsProcessing.TypeVectorPolygon
 POINTS = QgsProcessing.TypeVectorPoint
 ANY_VECTOR = QgsProcessing.TypeVectorAnyGeometry
 OUTPUT_KINDS = ("vector_out", "file_out", "folder_out")
+MODEL_FILTER = "Urban Signatures model (*.pt)"
+HTML_FILTER = "HTML files (*.html)"
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from ..columns import N_USERS
 from ..styles import StyleSpec
 from .base import UrbanSigAlgorithm, help_html
-from .params import POINTS, POLYGONS, Param, help_table
+from .params import HTML_FILTER, MODEL_FILTER, POINTS, POLYGONS, Param, help_table
 
-MODEL_FILTER = "Urban Signatures model (*.pt)"
 PAPER = (
     "Regions are Who Walk Them: a Large Pre-trained Spatiotemporal Model Based on Human "
     "Mobility for Ubiquitous Urban Sensing (arXiv 2311.10471)."
@@ -205,7 +204,7 @@ POOL_TABLE = (
         "pre-training curve, next-point errors against baselines, commuter identification",
         backend="outputs.output_report",
         optional=True,
-        file_filter="HTML files (*.html)",
+        file_filter=HTML_FILTER,
     ),
     Param(
         "CHECKPOINT",

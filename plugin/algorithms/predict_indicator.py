@@ -7,7 +7,7 @@ from qgis.core import QgsProcessingException
 from ..columns import EMBEDDING_PREFIX, PREDICTION
 from ..styles import StyleSpec
 from .base import UrbanSigAlgorithm, help_html
-from .params import POLYGONS, Param, help_table
+from .params import HTML_FILTER, MODEL_FILTER, POLYGONS, Param, help_table
 
 TABLE = (
     Param(
@@ -139,7 +139,7 @@ TABLE = (
         "file",
         "a model saved by this algorithm; its feature list must match",
         optional=True,
-        file_filter="Urban Signatures model (*.pt)",
+        file_filter=MODEL_FILTER,
     ),
     Param(
         "OUTPUT",
@@ -156,7 +156,7 @@ TABLE = (
         "scalers, feature list, log flag and weights; applies to new regions",
         backend="outputs.model_file",
         optional=True,
-        file_filter="Urban Signatures model (*.pt)",
+        file_filter=MODEL_FILTER,
     ),
     Param(
         "REPORT",
@@ -164,7 +164,7 @@ TABLE = (
         "file_out",
         "scatter of predicted against true, residual map, metric table with baselines",
         optional=True,
-        file_filter="HTML files (*.html)",
+        file_filter=HTML_FILTER,
     ),
 )
 
