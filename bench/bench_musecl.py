@@ -85,7 +85,9 @@ def ablation(args) -> None:
         finetune_heads=args.finetune_heads,
         fusion_triplet_weight=args.fusion_triplet_weight,
         projection_head=not args.no_projection_head,
-        seed=args.seed,
+        modality_maps=not args.no_modality_maps,
+        beta_entropy=args.beta_entropy,
+        seed=args.seed if args.model_seed is None else args.model_seed,
     )
     device = resolve_device(args.device)
     started = time.perf_counter()
@@ -259,12 +261,22 @@ def main() -> None:
     a.add_argument("--indicator", default="population_density")
     a.add_argument("--modalities", default="")
     a.add_argument("--epochs-image", type=int, default=5)
-    a.add_argument("--epochs-fusion", type=int, default=60)
+    a.add_argument("--epochs-fusion", type=int, default=20)
     a.add_argument("--temperature", type=float, default=0.1)
     a.add_argument("--finetune-heads", action="store_true", help="stage 2 trains the fc heads")
     a.add_argument("--fusion-triplet-weight", type=float, default=0.0)
     a.add_argument(
         "--no-projection-head", action="store_true", help="InfoNCE on h itself (paper-literal)"
+    )
+    a.add_argument(
+        "--no-modality-maps", action="store_true", help="no per-modality maps (paper-literal)"
+    )
+    a.add_argument("--beta-entropy", type=float, default=3.0, help="0: paper-literal")
+    a.add_argument(
+        "--model-seed",
+        type=int,
+        default=None,
+        help="seed of MuseCL's training only (default --seed); the city and splits keep --seed",
     )
     a.add_argument("--models", default="mlp,ridge")
     a.add_argument("--repeats", type=int, default=5)

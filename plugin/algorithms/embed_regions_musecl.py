@@ -141,7 +141,7 @@ TABLE = (
         "Epochs of the fusion stage",
         "int",
         "",
-        default=60,
+        default=20,
         minimum=1,
         advanced=True,
     ),
@@ -225,6 +225,26 @@ TABLE = (
         "(as SimCLR); false: the paper-literal alignment of h itself",
         options=("true", "false"),
         default="true",
+        advanced=True,
+    ),
+    Param(
+        "MODALITY_MAPS",
+        "Map each modality before fusion",
+        "enum",
+        "true: each fused modality goes through its own learned (residual MLP) map into the "
+        "fused space before the attention; false: the paper-literal weighted sum of the "
+        "embeddings as they are",
+        options=("true", "false"),
+        default="true",
+        advanced=True,
+    ),
+    Param(
+        "BETA_ENTROPY",
+        "Attention entropy weight",
+        "float",
+        "keeps the attention from collapsing onto one modality; 0 follows the paper",
+        default=3.0,
+        minimum=0.0,
         advanced=True,
     ),
     Param(

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from urbansig.models.musecl import MuseCL, MuseCLConfig, RegionData, encoders, text, triplets
-from urbansig.models.musecl.fusion import AttentiveFusion, info_nce
+from urbansig.models.musecl.fusion import AttentiveFusion, info_nce, neg_entropy
 from urbansig.protocol import BadInput, Events, JobSpec
 
 # ---------------------------------------------------------------- pair mining
@@ -70,6 +70,30 @@ def test_attention_betas_sum_to_one_and_respect_missing_modalities():
     expected = torch.softmax(alpha, 0)
     assert torch.allclose(beta[0], expected, atol=1e-6)
     assert torch.allclose(fused[0], (expected[:, None] * emb[0]).sum(0), atol=1e-6)
+
+
+def test_modality_maps_start_as_identity_and_are_applied_per_modality():
+    torch.manual_seed(0)
+    plain, mapped = AttentiveFusion(8), AttentiveFusion(8, modality_maps=3)
+    mapped.M.load_state_dict(plain.M.state_dict())
+    mapped.c.data.copy_(plain.c.data)
+    emb = torch.randn(5, 3, 8)
+    assert torch.allclose(mapped(emb)[0], plain(emb)[0], atol=1e-6)  # identity at the start
+    shift = torch.randn(8)
+    with torch.no_grad():
+        mapped.maps[1].net[2].bias.copy_(shift)
+    fused, beta = mapped(emb)
+    moved = emb.clone()
+    moved[:, 1] += shift
+    assert torch.allclose(fused, plain(moved)[0], atol=1e-5)
+    assert torch.allclose(beta, plain(moved)[1], atol=1e-6)
+
+
+def test_neg_entropy_is_lowest_for_uniform_weights():
+    uniform = torch.full((2, 4), 0.25)
+    onehot = torch.tensor([[1.0, 0, 0, 0], [0, 0, 1.0, 0]])
+    assert neg_entropy(uniform).item() == pytest.approx(-np.log(4), rel=1e-6)
+    assert neg_entropy(onehot).item() == pytest.approx(0.0, abs=1e-6)
 
 
 def test_info_nce_equals_direct_computation():
@@ -239,18 +263,28 @@ def test_fit_transform_save_load_give_identical_embeddings(tmp_path):
     assert config_json["categories"] == sorted(set(data.poi_category))
     assert payload["state"]["poi.category_vectors"].shape == (6, 16)
     assert payload["state"]["projector.net.0.weight"].shape == (16, 16)  # default: g(h)
+    assert payload["state"]["fusion.maps.2.net.0.weight"].shape == (16, 16)  # one per fused
 
 
-def test_paper_literal_variant_has_no_projection_head(tmp_path):
+def test_paper_literal_variant_has_no_projection_head_nor_maps(tmp_path):
     data, _ = _region_data(images=False)
-    config = MuseCLConfig(dim=8, projection_head=False, **FAST)
+    config = MuseCLConfig(
+        dim=8, projection_head=False, modality_maps=False, beta_entropy=0.0, **FAST
+    )
     model = MuseCL(config).fit(data)
-    assert model.projector is None
+    assert model.projector is None and len(model.fusion.maps) == 0
+    assert not any("beta_neg_entropy" in p for p in model.summary.histories["fusion"].parts)
     path = model.save(tmp_path / "literal.pt")
     payload = torch.load(path, weights_only=True)
-    assert not any(k.startswith("projector.") for k in payload["state"])
+    assert not any(k.startswith(("projector.", "fusion.maps.")) for k in payload["state"])
+    # a model saved before the maps existed has no modality_maps setting: loads without maps
+    config_json = json.loads(payload["config"])
+    del config_json["settings"]["modality_maps"], config_json["settings"]["beta_entropy"]
+    payload["config"] = json.dumps(config_json)
+    torch.save(payload, path)
     loaded = MuseCL.load(path)
-    assert loaded.projector is None
+    assert loaded.projector is None and len(loaded.fusion.maps) == 0
+    assert not loaded.config.modality_maps
     assert np.array_equal(loaded.transform(data)["embedding"], model.transform(data)["embedding"])
 
 

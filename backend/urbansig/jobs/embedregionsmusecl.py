@@ -62,6 +62,8 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
             finetune_heads=params["finetune_heads"] == "true",
             fusion_triplet_weight=params["fusion_triplet_weight"],
             projection_head=params["projection_head"] == "true",
+            modality_maps=params["modality_maps"] == "true",
+            beta_entropy=params["beta_entropy"],
             max_images_per_epoch=params["images_per_epoch"],
             seed=spec.seed,
         )
@@ -119,6 +121,8 @@ def _check_params(params: dict[str, Any]) -> None:
         raise BadInput(f"MARGIN must be in [0, 2] (cosine similarities), not {params['margin']}.")
     if params["fusion_triplet_weight"] < 0:
         raise BadInput("FUSION_TRIPLET_WEIGHT must not be negative.")
+    if params["beta_entropy"] < 0:
+        raise BadInput("BETA_ENTROPY must not be negative.")
     if params["lr"] <= 0:
         raise BadInput(f"LR must be positive, not {params['lr']}.")
     if not 16 <= params["image_size"] <= 512:
@@ -520,7 +524,7 @@ JOB = Job(
         Option("dim", "params", "embedding size", type=int, default=128),
         Option("epochs_image", "params", "epochs of each image encoder", type=int, default=5),
         Option("epochs_tabular", "params", "epochs of each MLP encoder", type=int, default=40),
-        Option("epochs_fusion", "params", "epochs of the fusion stage", type=int, default=60),
+        Option("epochs_fusion", "params", "epochs of the fusion stage", type=int, default=20),
         Option("epochs_text", "params", "skip-gram epochs", type=int, default=10),
         Option("batch_image", "params", "image triplets per batch", type=int, default=32),
         Option("batch_tabular", "params", "MLP triplets per batch", type=int, default=128),
@@ -574,6 +578,20 @@ JOB = Job(
             "InfoNCE on a projection head g(h), embedding h (false: on h itself, paper-literal)",
             default="true",
             choices=("true", "false"),
+        ),
+        Option(
+            "modality_maps",
+            "params",
+            "a learned map per fused modality before the attention (false: paper-literal)",
+            default="true",
+            choices=("true", "false"),
+        ),
+        Option(
+            "beta_entropy",
+            "params",
+            "weight of the attention weights' entropy term in the fusion loss (0: paper)",
+            type=float,
+            default=3.0,
         ),
         Option(
             "images_per_epoch",

@@ -16,7 +16,9 @@ def ablation_variants(result: dict[str, Any], fused: tuple[str, ...]) -> dict[st
 
     ``single: m`` for each modality (encoders' stage-1 embeddings, POI text vectors),
     ``sum`` (sum of the fused modalities' embeddings, the paper's Add), ``concat`` (every
-    modality side by side, the paper's Concat) and ``musecl`` (the fused embedding).
+    modality side by side, the paper's Concat), ``concat_fused`` (the fused modalities side
+    by side: the same inputs as the fusion; only when they are not every modality) and
+    ``musecl`` (the fused embedding).
     """
     per = result["modalities"]
     variants = {f"single: {m}": per[m] for m in per}
@@ -24,6 +26,8 @@ def ablation_variants(result: dict[str, Any], fused: tuple[str, ...]) -> dict[st
         variants["sum"] = np.sum([per[m] for m in fused], axis=0)
     if len(per) > 1:
         variants["concat"] = np.concatenate([per[m] for m in per], axis=1)
+    if 1 < len(fused) < len(per):
+        variants["concat_fused"] = np.concatenate([per[m] for m in fused], axis=1)
     variants["musecl"] = result["embedding"]
     return variants
 

@@ -7,8 +7,11 @@ the region's POI categories). The encoded modalities are fused; the alignment ta
 ``poi_text`` when POIs are given (the paper), else ``flow``, else ``sv``. By default (see
 :func:`default_modalities`) the images and the flows are fused when given, and POI counts
 only pick the images' contrastive pairs. InfoNCE is applied to a projection head ``g(h)``
-of the fused ``h`` and ``h`` is the embedding (SimCLR); ``projection_head=False`` with
-``finetune_heads=True`` and ``temperature=1`` is the paper-literal variant.
+of the fused ``h`` and ``h`` is the embedding (SimCLR); each fused modality goes through its
+own (residual MLP) map before the attention (``modality_maps``) and an entropy term on the betas
+(``beta_entropy``) keeps the attention from collapsing onto one modality.
+``projection_head=False, modality_maps=False, beta_entropy=0, finetune_heads=True,
+temperature=1`` is the paper-literal variant.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from urbansig.models.musecl import encoders, text, triplets
-from urbansig.models.musecl.fusion import AttentiveFusion, ProjectionHead, info_nce
+from urbansig.models.musecl.fusion import AttentiveFusion, ProjectionHead, info_nce, neg_entropy
 from urbansig.models.musecl.tabular import MLPEncoder
 from urbansig.protocol import BadInput
 from urbansig.training import FitConfig, FitHistory, fit, seed_everything
@@ -89,7 +92,7 @@ class MuseCLConfig:
     modalities: tuple[str, ...] = ()  # empty: every available modality
     epochs_image: int = 5
     epochs_tabular: int = 40
-    epochs_fusion: int = 60
+    epochs_fusion: int = 20
     epochs_text: int = 10
     batch_image: int = 32
     batch_tabular: int = 128
@@ -109,6 +112,10 @@ class MuseCLConfig:
     max_images_per_epoch: int = 1024  # anchors per epoch of an image encoder
     # InfoNCE on a projection g(h) of the fused h, embedding = h (SimCLR); False: on h itself
     projection_head: bool = True
+    # per-modality residual MLP maps into the fused space before the attention (False: paper)
+    modality_maps: bool = True
+    # weight of the betas' negative entropy in the stage-2 loss (0: paper)
+    beta_entropy: float = 3.0
     seed: int = 0
 
     @classmethod
@@ -225,8 +232,11 @@ class MuseCL:
             )
         for m in self.encoded:
             self.encoders[m] = self._new_encoder(m, data)
-        self.fusion = AttentiveFusion(cfg.dim)
+        self.fusion = AttentiveFusion(cfg.dim, modality_maps=self._n_maps())
         self.projector = ProjectionHead(cfg.dim) if cfg.projection_head else None
+
+    def _n_maps(self) -> int:
+        return len(self.fused) if self.config.modality_maps else 0
 
     @property
     def encoded(self) -> tuple[str, ...]:
@@ -438,9 +448,13 @@ class MuseCL:
 
         def loss_fn(model: _FusionStage, b) -> tuple[torch.Tensor, dict[str, float]]:
             k = len(self.fused)
-            fused, _ = model(list(b[2 : 2 + k]), b[0])
+            fused, beta = model(list(b[2 : 2 + k]), b[0])
             loss = info_nce(model.project(fused), b[1], cfg.temperature)
             parts = {"info_nce": loss.item()}
+            if cfg.beta_entropy:
+                term = neg_entropy(beta)
+                loss = loss + cfg.beta_entropy * term
+                parts["beta_neg_entropy"] = term.item()
             for j, m in enumerate(self.fused if weight else ()):
                 a, p, n = b[2 + k + 3 * j : 5 + k + 3 * j]
                 if len(a):
@@ -578,8 +592,11 @@ class MuseCL:
             for m in model.encoded:
                 model.encoders[m] = model._empty_encoder(m)
             model.encoders.load_state_dict(_strip(state, "encoders."))
-            model.fusion = AttentiveFusion(dim)
-            model.fusion.load_state_dict(_strip(state, "fusion."))
+            fusion = _strip(state, "fusion.")
+            # models saved before the modality maps existed have none: load them as they were
+            model.config.modality_maps = any(k.startswith("maps.") for k in fusion)
+            model.fusion = AttentiveFusion(dim, modality_maps=model._n_maps())
+            model.fusion.load_state_dict(fusion)
             projector = _strip(state, "projector.")
             if projector:
                 model.projector = ProjectionHead(dim)
