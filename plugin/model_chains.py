@@ -130,7 +130,7 @@ def _epochs(name: str, label: str, default: int) -> Callable[[], QgsProcessingPa
     )
 
 
-CLUSTER_EPOCHS = _epochs("cluster_epochs", "Clustering epochs", 40)
+CLUSTER_EPOCHS = _epochs("cluster_epochs", "Clustering epochs", 60)
 IMAGE_EPOCHS = _epochs("image_epochs", "MuseCL image encoder epochs", 5)
 FUSION_EPOCHS = _epochs("fusion_epochs", "MuseCL fusion epochs", 60)
 RAW_EPOCHS = _epochs("raw_epochs", "RAW pre-training epochs", 20)

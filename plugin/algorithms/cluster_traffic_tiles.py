@@ -86,7 +86,14 @@ TABLE = (
     ),
     Param("K_MIN", "Smallest K for auto", "int", "", default=3, minimum=2, advanced=True),
     Param("K_MAX", "Largest K for auto", "int", "", default=10, minimum=2, advanced=True),
-    Param("EPOCHS", "Epochs", "int", "training epochs", default=40, minimum=1),
+    Param(
+        "EPOCHS",
+        "Epochs",
+        "int",
+        "training epochs (the last quarter refines the clusters from k-means prototypes)",
+        default=60,
+        minimum=1,
+    ),
     Param(
         "BATCH_SIZE", "Batch size", "int", "tiles per batch", default=256, minimum=8, advanced=True
     ),
@@ -122,19 +129,22 @@ TABLE = (
         "ENTROPY_WEIGHT",
         "Entropy weight",
         "float",
-        "weight of the cluster entropy term that prevents collapse (it also pushes towards "
-        "equal cluster sizes: keep it small when classes are unequal)",
+        "weight of the cluster entropy term that prevents collapse while the representation "
+        "trains (it also pushes towards equal cluster sizes: keep it small when classes are "
+        "unequal; the refinement stage starts from k-means prototypes and drops it)",
         default=0.05,
         minimum=0.0,
         advanced=True,
     ),
     Param(
         "ENCODER",
-        "Encoder size",
+        "Encoder",
         "enum",
-        "small (CPU) or large (GPU)",
-        options=("small", "large"),
-        default="small",
+        "dense: a time convolution then dense layers over the whole week (each hour keeps "
+        "its own weights; best measured); small / large: residual 1-D CNNs pooled over time "
+        "(large for a GPU)",
+        options=("dense", "small", "large"),
+        default="dense",
         advanced=True,
     ),
     Param(
@@ -152,16 +162,26 @@ TABLE = (
         "Tiles per epoch",
         "int",
         "tiles sampled per epoch",
-        default=10000,
+        default=8000,
         minimum=100,
         advanced=True,
     ),
     Param(
         "SPATIAL",
-        "Spatially aware",
+        "Spatial contrast",
         "bool",
-        "let each tile see its neighbours' mean signature (spatially coherent clusters)",
+        "the second view of each tile is a random neighbour's signature, so the model learns "
+        "what adjacent tiles share (land use) rather than one tile's noise: spatially "
+        "coherent clusters",
         default=True,
+    ),
+    Param(
+        "NEIGHBOUR_CONTEXT",
+        "Neighbour context input",
+        "bool",
+        "also feed each tile its neighbours' mean signature as extra input channels",
+        default=False,
+        advanced=True,
     ),
     Param(
         "SHIFT_HOURS",
@@ -173,7 +193,14 @@ TABLE = (
         advanced=True,
     ),
     *(
-        Param(name, f"Augmentation: {text}", "bool", f"use {text}", default=True, advanced=True)
+        Param(
+            name,
+            f"Augmentation: {text}",
+            "bool",
+            f"use {text}",
+            default=name != "AUG_NEIGHBOUR_MIX",
+            advanced=True,
+        )
         for name, text in AUGMENTATIONS
     ),
     Param(
@@ -240,9 +267,10 @@ class ClusterTrafficTiles(UrbanSigAlgorithm):
     one_of = (("TRAFFIC_FOLDER", "TRAFFIC_TABLE", "PROFILE_PREFIX"),)
     help = help_html(
         "Groups 100 m tiles by the shape of their weekly mobile-service traffic (their "
-        "'social signature'), not their volume, with deep contrastive clustering: two "
-        "augmented views of each tile, a time-series encoder over services x time, an "
-        "instance-level and a cluster-level contrastive head. Reports silhouette, "
+        "'social signature'), not their volume, with deep contrastive clustering: augmented "
+        "views of each tile and of a random neighbour (spatial contrast), a time-series "
+        "encoder over services x time, an instance-level and a cluster-level contrastive "
+        "head, then a refinement of the clusters from k-means prototypes. Reports silhouette, "
         "Davies-Bouldin, spatial coherence and, with known labels, ARI/NMI/accuracy, beside "
         "k-means and PCA + k-means baselines. A saved model labels another city's tiles "
         "without retraining.",

@@ -11,12 +11,14 @@ import pytest
 import torch
 
 from urbansig.models.contrastive_clustering import (
+    METHOD,
     AugmentConfig,
     TrafficAugment,
     TrafficClusterer,
     normalise_profiles,
 )
 from urbansig.models.contrastive_clustering.augment import circular_shift
+from urbansig.models.contrastive_clustering.encoder import PrototypeHead
 from urbansig.models.contrastive_clustering.losses import (
     cluster_entropy,
     cluster_loss,
@@ -207,7 +209,9 @@ def test_small_fit_separates_obvious_clusters(tmp_path: Path) -> None:
     assert clustering_agreement(labels, pred)["ari"] > 0.8
     assert conf.shape == (len(values),) and (conf <= 1).all() and (conf >= 1 / 3).all()
     assert model.transform(values, nb).shape[0] == len(values)
-    assert len(model.history.train_loss) == 12
+    assert len(model.history.train_loss) == 12  # 9 representation + 3 refinement epochs
+    assert model.training_summary["refinement_epochs"] == 3
+    assert isinstance(model.net.cluster_head, PrototypeHead)
     assert model.history.train_loss[-1] < model.history.train_loss[0]
     # save / load gives identical assignments and probabilities
     path = model.save(tmp_path / "m.pt", metrics={"ari": 1.0})
@@ -231,6 +235,29 @@ def test_load_refuses_other_methods(tmp_path: Path) -> None:
     other = save_model(tmp_path / "o.pt", "musecl", {}, {"w": torch.zeros(1)})
     with pytest.raises(BadInput, match="MODEL.*musecl"):
         TrafficClusterer.load(other)
+    old = save_model(tmp_path / "v1.pt", METHOD, {"version": 1}, {"w": torch.zeros(1)})
+    with pytest.raises(BadInput, match="MODEL.*earlier version.*train a new model"):
+        TrafficClusterer.load(old)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"refine_fraction": 0.0, "neighbour_pairs": False},
+        {"encoder": "small", "neighbour_context": True},
+    ],
+)
+def test_other_configurations_fit_and_reload(tmp_path: Path, options: dict) -> None:
+    """Without refinement (MLP head kept), without neighbour pairs, CNN encoder with
+    neighbour context: all train, separate the toy classes and reload identically."""
+    from urbansig.evaluation import clustering_agreement
+
+    values, labels, nb = toy_profiles()
+    model = small_model(**options).fit(values, nb, SERVICES, "daily_hourly")
+    pred = model.predict(values, nb)[0]
+    assert clustering_agreement(labels, pred)["ari"] > 0.6
+    loaded = TrafficClusterer.load(model.save(tmp_path / "m.pt"), device="cpu")
+    assert np.allclose(model.infer(values, nb)[1], loaded.infer(values, nb)[1], atol=1e-6)
 
 
 # ------------------------------------------------------------------ evaluation helpers

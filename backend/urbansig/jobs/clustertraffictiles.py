@@ -119,7 +119,8 @@ def _check_params(params: dict[str, Any]) -> dict[str, Any]:
         raise BadInput(f"SHIFT_HOURS must be >= 0, not {params['shift_hours']}.")
     services = params.get("services") or ""
     out["services"] = [s.strip() for s in str(services).split(",") if s.strip()] or None
-    for name in ("spatial", "write_embeddings", *(f"aug_{a}" for a in AUGMENTATIONS)):
+    flags = ("spatial", "neighbour_context", "write_embeddings")
+    for name in (*flags, *(f"aug_{a}" for a in AUGMENTATIONS)):
         try:
             out[name] = _flag(params[name])
         except ValueError as exc:
@@ -350,7 +351,8 @@ def _make_model(spec: JobSpec, params: dict[str, Any], k: int, seed: int, epochs
         batch_size=params["batch_size"],
         lr=params["lr"],
         augment=augment,
-        spatial=params["spatial"],
+        neighbour_pairs=params["spatial"],
+        neighbour_context=params["neighbour_context"],
         normalisation=params["normalisation"],
         max_train_tiles=params["max_train_tiles"],
         device=spec.device,
@@ -482,7 +484,7 @@ JOB = Job(
         Option("n_clusters", "params", "number of clusters, or 'auto'", default="8"),
         Option("k_min", "params", "smallest K tried by 'auto'", type=int, default=3),
         Option("k_max", "params", "largest K tried by 'auto'", type=int, default=10),
-        Option("epochs", "params", "training epochs", type=int, default=40),
+        Option("epochs", "params", "training epochs", type=int, default=60),
         Option("batch_size", "params", "tiles per batch", type=int, default=256),
         Option("lr", "params", "learning rate", type=float, default=1e-3),
         Option(
@@ -498,16 +500,17 @@ JOB = Job(
         Option(
             "entropy_weight",
             "params",
-            "weight of the cluster entropy term (small: cluster sizes may follow the data)",
+            "weight of the cluster entropy term while the representation trains",
             type=float,
             default=0.05,
         ),
         Option(
             "encoder",
             "params",
-            "encoder size (small for CPU)",
-            default="small",
-            choices=("small", "large"),
+            "time-series encoder: dense (time convolution + dense layers), or a small or "
+            "large residual CNN",
+            default="dense",
+            choices=("dense", "small", "large"),
         ),
         Option(
             "normalisation",
@@ -516,13 +519,20 @@ JOB = Job(
             default="service_shape",
             choices=("log_zscore", "share", "service_shape"),
         ),
-        Option("max_train_tiles", "params", "tiles sampled per epoch", type=int, default=10_000),
+        Option("max_train_tiles", "params", "tiles sampled per epoch", type=int, default=8_000),
         Option(
             "spatial",
             "params",
-            "let each tile see its neighbours' mean signature",
+            "spatial contrast: the second view of a tile is a random neighbour",
             type=_flag,
             default=True,
+        ),
+        Option(
+            "neighbour_context",
+            "params",
+            "also feed each tile its neighbours' mean signature",
+            type=_flag,
+            default=False,
         ),
         Option("shift_hours", "params", "largest time shift (hours)", type=float, default=1.0),
         *(
@@ -531,7 +541,7 @@ JOB = Job(
                 "params",
                 f"augmentation {a.replace('_', ' ')} on/off",
                 type=_flag,
-                default=True,
+                default=a != "neighbour_mix",
             )
             for a in AUGMENTATIONS
         ),

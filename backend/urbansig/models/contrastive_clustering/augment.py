@@ -1,8 +1,8 @@
 """Traffic augmentations on batches of normalised profiles, vectorised on tensors.
 
-Each one can be switched off. ``neighbour_mix`` is the spatial one: a tile's signature is
-mixed with a random spatial neighbour's, so two views of a tile agree on what its
-neighbourhood shares (a tile and its surroundings make a positive pair in expectation).
+Each one can be switched off. ``neighbour_mix`` (off by default: the model's neighbour pairs
+already contrast a tile with a neighbour) mixes a tile's signature with a random spatial
+neighbour's.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class AugmentConfig:
     mask_hours_p: float = 0.1
     mask_services: bool = True  # each service row blanked with this probability
     mask_services_p: float = 0.1
-    neighbour_mix: bool = True  # mix with a random neighbour's signature, weight U(0, mix_max)
+    neighbour_mix: bool = False  # mix with a random neighbour's signature, weight U(0, mix_max)
     mix_max: float = 0.5
     context_dropout: float = 0.2  # spatial model: context replaced by the tile itself
 

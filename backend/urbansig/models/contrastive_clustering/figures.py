@@ -31,8 +31,12 @@ def build_report(
     report = Report("Cluster mobile traffic tiles")
     report.paragraph(
         f"{len(labels)} tiles, {len(model.services)} services, layout {model.layout}, "
-        f"K = {model.n_clusters}, normalisation {model.normalisation}, spatial context "
-        f"{'on' if model.spatial else 'off'}."
+        f"K = {model.n_clusters}, normalisation {model.normalisation}, encoder "
+        f"{model.encoder}, spatial contrast (neighbour pairs) "
+        f"{'on' if model.neighbour_pairs else 'off'}, neighbour context input "
+        f"{'on' if model.neighbour_context else 'off'}; the last "
+        f"{model.refine_fraction:.0%} of the epochs refine the clusters from k-means "
+        "prototypes of the learned representation."
     )
     report.section("Metrics (contrastive clustering and baselines)")
     report.table(

@@ -10,7 +10,11 @@ import numpy as np
 import torch
 
 from urbansig.models.contrastive_clustering.augment import AugmentConfig, TrafficAugment
-from urbansig.models.contrastive_clustering.encoder import ENCODER_SIZES, ContrastiveClusteringNet
+from urbansig.models.contrastive_clustering.encoder import (
+    ENCODERS,
+    ContrastiveClusteringNet,
+    PrototypeHead,
+)
 from urbansig.models.contrastive_clustering.losses import cluster_loss, instance_loss
 from urbansig.models.contrastive_clustering.normalise import (
     NORMALISATIONS,
@@ -22,45 +26,61 @@ from urbansig.protocol import BadInput
 from urbansig.training import FitConfig, FitHistory, ProgressSink, fit, resolve_device
 
 METHOD = "contrastive_clustering"
-VERSION = 1
+VERSION = 2  # 2: neighbour pairs, prototype refinement, neighbour_context (was "spatial")
+KMEANS_SAMPLE = 20_000  # tiles whose representation starts the prototypes
+PROTOTYPE_SHARPNESS = 3.0  # logit gap of a typical tile between its two nearest prototypes
 
 
 class TrafficClusterer:
     """Deep contrastive clustering of traffic profiles ``(n_tiles, n_services, n_steps)``.
 
-    Raw profiles go in; the model normalises them (``normalisation``), draws two augmented
-    views per tile, encodes them with a residual 1-D CNN and trains an instance head
-    (NT-Xent over rows) and a cluster head (NT-Xent over the columns of the soft assignment,
-    plus the entropy term, weighted low by default: the paper's weight 1 forces near-equal
-    cluster sizes, while land-use classes are very unequal). With ``spatial`` the encoder
-    also sees the mean signature of the tile's neighbours (neighbour lists given as
-    positions), so clusters are spatially coherent. Each epoch trains on a fresh random sample of at most ``max_train_tiles``
+    Raw profiles go in; the model normalises them (``normalisation``), encodes two augmented
+    views per tile and trains an instance head (NT-Xent over rows) and a cluster head
+    (NT-Xent over the columns of the soft assignment, plus the entropy term against
+    collapse), as Contrastive Clustering (Li et al. 2021), in two stages:
+
+    1. representation (``1 - refine_fraction`` of the epochs): with ``neighbour_pairs`` the
+       second view of a tile is a random spatial neighbour, so both heads learn what
+       adjacent tiles share (their land use) and not what is particular to one tile (its
+       noise, its service tastes): the spatio-temporal side of the method;
+    2. refinement: the cluster head becomes K prototypes started from k-means on the learned
+       representation, and both heads train on, the cluster head on two views of the same
+       tile without the entropy term (k-means starts cannot collapse, and land-use classes
+       have very unequal sizes, which the entropy term fights); at the end the prototypes
+       are re-centred on the final representation (Lloyd steps from where they are).
+
+    ``neighbour_context`` also feeds each tile its neighbours' mean signature as extra
+    channels. Each epoch trains on a fresh random sample of at most ``max_train_tiles``
     tiles, so city-scale inputs train in bounded time; inference runs in batches.
     """
 
     def __init__(
         self,
         n_clusters: int = 8,
-        encoder: str = "small",
+        encoder: str = "dense",
         feature_dim: int = 64,
         instance_temperature: float = 0.5,
         cluster_temperature: float = 1.0,
         entropy_weight: float = 0.05,
-        epochs: int = 40,
+        epochs: int = 60,
         batch_size: int = 256,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         augment: AugmentConfig | None = None,
-        spatial: bool = True,
+        neighbour_pairs: bool = True,
+        neighbour_context: bool = False,
+        refine_fraction: float = 0.25,
         normalisation: str = "service_shape",
-        max_train_tiles: int = 10_000,
+        max_train_tiles: int = 8_000,
         device: str = "auto",
         seed: int = 0,
     ) -> None:
         if n_clusters < 2:
             raise ValueError("n_clusters must be at least 2")
-        if encoder not in ENCODER_SIZES:
-            raise ValueError(f"encoder must be one of {tuple(ENCODER_SIZES)}, not {encoder!r}")
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, not {encoder!r}")
+        if not 0.0 <= refine_fraction < 1.0:
+            raise ValueError("refine_fraction must be in [0, 1)")
         if normalisation not in NORMALISATIONS:
             raise ValueError(f"normalisation must be one of {NORMALISATIONS}")
         self.n_clusters = int(n_clusters)
@@ -74,7 +94,9 @@ class TrafficClusterer:
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
         self.augment = augment or AugmentConfig()
-        self.spatial = bool(spatial)
+        self.neighbour_pairs = bool(neighbour_pairs)
+        self.neighbour_context = bool(neighbour_context)
+        self.refine_fraction = float(refine_fraction)
         self.normalisation = normalisation
         self.max_train_tiles = int(max_train_tiles)
         self.device = device
@@ -112,12 +134,11 @@ class TrafficClusterer:
         x = torch.from_numpy(normalise_profiles(values, self.normalisation))
         indptr, indices = to_csr(neighbours, n)
         context = (
-            torch.from_numpy(neighbour_mean(x.numpy(), indptr, indices)) if self.spatial else None
+            torch.from_numpy(neighbour_mean(x.numpy(), indptr, indices))
+            if self.neighbour_context
+            else None
         )
-        channels = 2 * s if self.spatial else s
-        self.net = ContrastiveClusteringNet(
-            channels, self.n_clusters, self.encoder, self.feature_dim
-        )
+        self.net = self._new_net(s, t)
         batch_size = min(self.batch_size, n)
         per_epoch = min(n, self.max_train_tiles)
         indptr_t, indices_t = torch.from_numpy(indptr), torch.from_numpy(indices)
@@ -127,43 +148,131 @@ class TrafficClusterer:
             stop = per_epoch - per_epoch % batch_size
             for i in range(0, stop, batch_size):
                 idx = order[i : i + batch_size]
-                n1 = _random_neighbour(idx, indptr_t, indices_t, generator)
-                n2 = _random_neighbour(idx, indptr_t, indices_t, generator)
-                ctx = context[idx] if context is not None else None
-                yield x[idx], x[n1], x[n2], ctx
+                pair = (
+                    _random_neighbour(idx, indptr_t, indices_t, generator)
+                    if self.neighbour_pairs
+                    else idx
+                )
+                yield tuple(
+                    _view_inputs(j, x, context, indptr_t, indices_t, generator) for j in (idx, pair)
+                )
 
         augment = TrafficAugment(self.augment)
-        ti, tc, ew = self.instance_temperature, self.cluster_temperature, self.entropy_weight
+        ti, tc = self.instance_temperature, self.cluster_temperature
 
-        def loss_fn(net: ContrastiveClusteringNet, batch: tuple) -> tuple[torch.Tensor, dict]:
-            xb, nb1, nb2, ctx = batch
-            z1, p1 = net(augment.view(xb, nb1, ctx))
-            z2, p2 = net(augment.view(xb, nb2, ctx))
+        def representation_loss(net: ContrastiveClusteringNet, batch: tuple) -> tuple:
+            z1, p1 = net(augment.view(*batch[0]))
+            z2, p2 = net(augment.view(*batch[1]))
             li = instance_loss(z1, z2, ti)
-            lc, le = cluster_loss(p1, p2, tc, ew)
+            lc, le = cluster_loss(p1, p2, tc, self.entropy_weight)
             parts = {"instance": li.item(), "cluster": lc.item(), "entropy": le.item()}
             return li + lc + le, parts
 
-        config = FitConfig(
-            epochs=self.epochs,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            optimizer="adamw",
-            warmup_fraction=0.05,
-            cosine=True,
-            grad_clip=5.0,
+        def refinement_loss(net: ContrastiveClusteringNet, batch: tuple) -> tuple:
+            z1, p1 = net(augment.view(*batch[0]))
+            z2, _ = net(augment.view(*batch[1]))
+            _, p1b = net(augment.view(*batch[0]))
+            li = instance_loss(z1, z2, ti)
+            lc, _ = cluster_loss(p1, p1b, tc, 0.0)
+            return li + lc, {"instance": li.item(), "cluster": lc.item(), "entropy": 0.0}
+
+        refine = int(round(self.epochs * self.refine_fraction))
+        first = self.epochs - refine
+        sink = events.stage(0.0, first / self.epochs) if events is not None and refine else events
+        self.history = fit(
+            self.net,
+            batches,
+            representation_loss,
+            self._fit_config(first, self.lr),
+            device,
+            sink,
+            stage="training",
         )
-        self.history = fit(self.net, batches, loss_fn, config, device, events, stage="training")
+        if refine:
+            sample = torch.randperm(n, generator=generator)[:KMEANS_SAMPLE].sort().values
+            inputs = x[sample] if context is None else torch.cat([x[sample], context[sample]], 1)
+            self._fit_prototypes(inputs, device)  # before fit() collects the parameters
+
+            sink = events.stage(first / self.epochs, 1.0) if events is not None else None
+            refined = fit(
+                self.net,
+                batches,
+                refinement_loss,
+                self._fit_config(refine, 0.3 * self.lr),
+                device,
+                sink,
+                stage="refining clusters",
+            )
+            self._fit_prototypes(inputs, device)  # re-centre on the final representation
+            self.history = _concat_histories(self.history, refined)
         self.net.to("cpu").eval()
         self.training_summary = {
             "n_tiles": n,
             "tiles_per_epoch": per_epoch,
             "epochs": self.epochs,
+            "refinement_epochs": refine,
             "seconds": round(self.history.seconds, 3),
             "tiles_per_second": round(self.history.samples_per_second, 1),
             "final_loss": self.history.train_loss[-1] if self.history.train_loss else None,
         }
         return self
+
+    def _new_net(self, n_services: int, n_steps: int, prototypes: bool = False):
+        channels = 2 * n_services if self.neighbour_context else n_services
+        return ContrastiveClusteringNet(
+            channels, self.n_clusters, self.encoder, self.feature_dim, n_steps, prototypes
+        )
+
+    @staticmethod
+    def _fit_config(epochs: int, lr: float) -> FitConfig:
+        return FitConfig(
+            epochs=epochs,
+            lr=lr,
+            weight_decay=1e-4,
+            optimizer="adamw",
+            warmup_fraction=0.05,
+            cosine=True,
+            grad_clip=5.0,
+        )
+
+    def _fit_prototypes(self, inputs: torch.Tensor, device: torch.device) -> None:
+        """k-means on the current representation of ``inputs`` (a fixed sample of at most
+        KMEANS_SAMPLE tiles): the first call replaces the cluster head by prototypes at the
+        centroids (k-means++, 4 starts); the call after the refinement runs Lloyd steps from
+        the trained prototypes, which lag behind the representation (they move by the
+        optimiser's small steps while the representation keeps improving), so clusters
+        keep their identity and sit on the final representation. The
+        temperature makes a typical tile's logit gap between its two nearest prototypes
+        PROTOTYPE_SHARPNESS."""
+        from sklearn.cluster import KMeans
+
+        net = self._require_net()
+        was_training = net.training
+        net.to(device).eval()
+        with torch.no_grad():
+            h = torch.cat(
+                [
+                    net.encoder(inputs[i : i + 4096].to(device)).float().cpu()
+                    for i in range(0, len(inputs), 4096)
+                ]
+            ).numpy()
+        head = net.cluster_head
+        if isinstance(head, PrototypeHead):
+            start = head.prototypes.detach().float().cpu().numpy().astype(h.dtype)
+            km = KMeans(self.n_clusters, init=start, n_init=1, max_iter=10).fit(h)
+        else:
+            km = KMeans(self.n_clusters, n_init=4, random_state=self.seed).fit(h)
+        d2 = ((h[:, None, :] - km.cluster_centers_[None]) ** 2).sum(axis=-1)
+        nearest = np.sort(d2, axis=1)
+        gap = float(np.median(nearest[:, 1] - nearest[:, 0])) or 1.0
+        centroids = torch.from_numpy(km.cluster_centers_).float()
+        if isinstance(head, PrototypeHead):
+            with torch.no_grad():
+                head.prototypes.copy_(centroids.to(head.prototypes.device))
+                head.temperature.fill_(gap / PROTOTYPE_SHARPNESS)
+        else:
+            net.cluster_head = PrototypeHead(centroids, gap / PROTOTYPE_SHARPNESS).to(device)
+        net.train(was_training)
 
     # ------------------------------------------------------------------ inference
     def infer(
@@ -175,7 +284,8 @@ class TrafficClusterer:
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(representation (n, dim), cluster probabilities (n, K))`` in batches.
 
-        A spatial model given no neighbours uses each tile's own signature as its context.
+        A model with ``neighbour_context`` given no neighbours uses each tile's own signature
+        as its context.
         """
         net = self._require_net()
         values = np.asarray(values)
@@ -183,7 +293,7 @@ class TrafficClusterer:
         device = resolve_device(self.device)
         net.to(device).eval()
         x = normalise_profiles(values, self.normalisation)
-        if self.spatial:
+        if self.neighbour_context:
             indptr, indices = to_csr(neighbours, len(x))
             x = np.concatenate([x, neighbour_mean(x, indptr, indices)], axis=1)
         reps, probs = [], []
@@ -228,7 +338,9 @@ class TrafficClusterer:
             "lr": self.lr,
             "weight_decay": self.weight_decay,
             "augment": self.augment.to_dict(),
-            "spatial": self.spatial,
+            "neighbour_pairs": self.neighbour_pairs,
+            "neighbour_context": self.neighbour_context,
+            "refine_fraction": self.refine_fraction,
             "normalisation": self.normalisation,
             "max_train_tiles": self.max_train_tiles,
             "seed": self.seed,
@@ -254,6 +366,12 @@ class TrafficClusterer:
         from urbansig.models.serialization import load_model
 
         config, state = load_model(path, METHOD, parameter)
+        if config.get("version") != VERSION:
+            raise BadInput(
+                f"{parameter}: {path} was trained by an earlier version of this algorithm "
+                f"(model version {config.get('version')}, this one reads {VERSION}); train a "
+                "new model on the same data."
+            )
         try:
             model = cls(
                 n_clusters=config["n_clusters"],
@@ -267,7 +385,9 @@ class TrafficClusterer:
                 lr=config["lr"],
                 weight_decay=config["weight_decay"],
                 augment=AugmentConfig.from_dict(config["augment"]),
-                spatial=config["spatial"],
+                neighbour_pairs=config["neighbour_pairs"],
+                neighbour_context=config["neighbour_context"],
+                refine_fraction=config["refine_fraction"],
                 normalisation=config["normalisation"],
                 max_train_tiles=config["max_train_tiles"],
                 device=device,
@@ -275,10 +395,8 @@ class TrafficClusterer:
             )
             model.services, model.layout = config["services"], config["layout"]
             model.n_steps = config["n_steps"]
-            channels = len(model.services) * (2 if model.spatial else 1)
-            model.net = ContrastiveClusteringNet(
-                channels, model.n_clusters, model.encoder, model.feature_dim
-            )
+            prototypes = "cluster_head.prototypes" in state
+            model.net = model._new_net(len(model.services), model.n_steps, prototypes)
             model.net.load_state_dict(state)
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise BadInput(
@@ -334,3 +452,28 @@ def _random_neighbour(
     has = count > 0
     pick = torch.where(has, start + torch.minimum(offset, (count - 1).clamp_min(0)), 0)
     return torch.where(has, indices[pick] if len(indices) else idx, idx)
+
+
+def _view_inputs(
+    idx: torch.Tensor,
+    x: torch.Tensor,
+    context: torch.Tensor | None,
+    indptr: torch.Tensor,
+    indices: torch.Tensor,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """``TrafficAugment.view`` inputs for tiles ``idx``: signatures, one random neighbour's
+    signature each (for neighbour mixing) and the neighbour context (or None)."""
+    other = _random_neighbour(idx, indptr, indices, generator)
+    return x[idx], x[other], context[idx] if context is not None else None
+
+
+def _concat_histories(a: FitHistory, b: FitHistory) -> FitHistory:
+    """One history for two consecutive :func:`fit` runs."""
+    return FitHistory(
+        train_loss=a.train_loss + b.train_loss,
+        val_loss=a.val_loss + b.val_loss,
+        parts=a.parts + b.parts,
+        seconds=a.seconds + b.seconds,
+        samples=a.samples + b.samples,
+    )
