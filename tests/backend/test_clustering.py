@@ -211,6 +211,7 @@ def test_small_fit_separates_obvious_clusters(tmp_path: Path) -> None:
     assert model.transform(values, nb).shape[0] == len(values)
     assert len(model.history.train_loss) == 12  # 9 representation + 3 refinement epochs
     assert model.training_summary["refinement_epochs"] == 3
+    assert model.history.samples == 12 * (len(values) // 64 * 64)  # tiles, not tuples
     assert isinstance(model.net.cluster_head, PrototypeHead)
     assert model.history.train_loss[-1] < model.history.train_loss[0]
     # save / load gives identical assignments and probabilities

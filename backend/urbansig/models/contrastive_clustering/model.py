@@ -186,6 +186,7 @@ class TrafficClusterer:
             self._fit_config(first, self.lr),
             device,
             sink,
+            batch_size_of=_tiles_in_batch,
             stage="training",
         )
         if refine:
@@ -201,6 +202,7 @@ class TrafficClusterer:
                 self._fit_config(refine, 0.3 * self.lr),
                 device,
                 sink,
+                batch_size_of=_tiles_in_batch,
                 stage="refining clusters",
             )
             self._fit_prototypes(inputs, device)  # re-centre on the final representation
@@ -466,6 +468,11 @@ def _view_inputs(
     signature each (for neighbour mixing) and the neighbour context (or None)."""
     other = _random_neighbour(idx, indptr, indices, generator)
     return x[idx], x[other], context[idx] if context is not None else None
+
+
+def _tiles_in_batch(batch: tuple) -> int:
+    """Tiles in a training batch ``((x, neighbour, context), (x, neighbour, context))``."""
+    return len(batch[0][0])
 
 
 def _concat_histories(a: FitHistory, b: FitHistory) -> FitHistory:
