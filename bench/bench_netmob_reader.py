@@ -8,13 +8,14 @@ fresh processes:
 
 - ``loop``: ``pandas.read_csv`` per file, concatenate everything, then aggregate to the
   weekly-hourly mean per tile and service (DL + UL);
-- ``urbansig``: ``read_netmob_profiles(..., layout="weekly_hourly")`` (default workers, and
-  ``--also-workers N`` adds runs with N worker processes forced).
+- ``urbansig``: ``read_netmob_profiles(..., layout="weekly_hourly")``: pyarrow's CSV reader,
+  one file per thread, in the default number of threads (``--also-workers N`` adds runs with
+  N threads forced).
 
 Throughput is the text size divided by the wall time of the read (imports excluded). Peak
 memory is the largest sum of the proportional set size (PSS) of the process and all its
-descendants (the reader's worker processes), sampled every 50 ms, with their CPU time. Both
-results are compared.
+descendants (none for the reader, which uses threads), sampled every 50 ms, with their CPU
+time. Both results are compared.
 
     cd backend && /tmp/bvenv/bin/python ../bench/bench_netmob_reader.py --out /tmp/netmob_bench
 """

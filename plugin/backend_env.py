@@ -34,6 +34,7 @@ REQUIRED_MODULES = (
     "torch",
     "numpy",
     "pandas",
+    "pyarrow",
     "geopandas",
     "pyogrio",
     "shapely",

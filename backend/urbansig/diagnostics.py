@@ -15,6 +15,7 @@ PACKAGES = (
     "torch",
     "numpy",
     "pandas",
+    "pyarrow",
     "geopandas",
     "shapely",
     "pyproj",

@@ -93,7 +93,7 @@ def test_weekly_hourly_hand_computed(city: Path, workers: int):
     assert rep.malformed_lines == 1 and rep.lines_read == 11
     assert any("line 3" in p and f"{CITY}_App_A_20190407_DL.txt" in p for p in rep.problems)
     assert any("missing file" in p and "20190407_UL" in p for p in rep.problems)
-    assert any("2 worker processes" in n for n in rep.notes) == (workers == 2)
+    assert any("2 threads" in n for n in rep.notes) == (workers == 2)
 
 
 def test_missing_count_exact(city: Path):
@@ -197,6 +197,73 @@ def test_trailing_spaces_and_crlf(tmp_path: Path):
     assert parsed["values"].tolist() == [[8.0] * 24, [4.0] * 24]
 
 
+def _no_slow_path(monkeypatch):
+    from urbansig.io import netmob
+
+    def fail(*args):
+        raise AssertionError("the slow path was used")
+
+    monkeypatch.setattr(netmob, "_robust_parse", fail)
+
+
+def test_fast_path_clean_files(tmp_path: Path, monkeypatch):
+    """Clean files, with CRLF or trailing spaces, 92 values on the DST day, never need the
+    line-by-line parser."""
+    _no_slow_path(monkeypatch)
+    path = _write(tmp_path, "S", MON, "DL", [])
+    path.write_bytes(b"\n1 " + b"2 " * 96 + b"\r\n\n" + b"2 " + b"1 " * 96 + b"\r\n")
+    parsed = parse_day_file(path, MON, 24)
+    assert parsed["lines"] == 2 and parsed["values"].tolist() == [[8.0] * 24, [4.0] * 24]
+    dst = _write(tmp_path, "S", SUN_DST, "DL", [_row(3, np.arange(92)), _row(4, np.ones(92))])
+    hourly = parse_day_file(dst, SUN_DST, 24)["values"]
+    quarters = parse_day_file(dst, SUN_DST, 96)["values"]
+    assert hourly[0, :4].tolist() == [6.0, 22.0, 0.0, 8 + 9 + 10 + 11]
+    assert quarters[1, 7:13].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+    assert quarters[0, 12] == 8.0  # the 9th value is 03:00
+
+
+def test_bad_lines_deep_in_a_large_file(tmp_path: Path):
+    """Files of several parse blocks: a bad line far from the start is still found, named
+    and skipped, and the good lines agree with a clean file's."""
+    from urbansig.io import netmob
+
+    rng = np.random.default_rng(2)
+    n = 3 * netmob.BLOCK_BYTES // 400 + 100  # about 400 bytes a line: 3+ blocks
+    values = rng.gamma(1.0, 20.0, size=(n, 96)).round(1)
+    good = [_row(i, v) for i, v in enumerate(values)]
+    clean = parse_day_file(_write(tmp_path, "S", MON, "DL", good), MON, 24)
+    assert clean["malformed"] == 0 and clean["lines"] == n
+    bad_rows = {
+        n - 50: "-1.5",  # negative
+        n - 40: "nan",
+        n - 30: "inf",
+        n - 20: "1,5",  # not a number
+    }
+    for k, (row, token) in enumerate(bad_rows.items()):
+        rows = list(good)
+        fields = rows[row].split(" ")
+        fields[7] = token
+        rows[row] = " ".join(fields)
+        rows.insert(n - 10, "99 1 2")  # too few fields
+        path = _write(tmp_path, "S", MON, "UL" if k % 2 else "DL", rows)
+        parsed = parse_day_file(path, MON, 24)
+        assert parsed["malformed"] == 2 and parsed["lines"] == n + 1
+        assert f"line {row + 1}:" in parsed["problems"][0]
+        assert f"line {n - 9}: 3 fields" in parsed["problems"][1]
+        keep = np.ones(n, dtype=bool)
+        keep[row] = False
+        np.testing.assert_array_equal(parsed["tile_ids"], clean["tile_ids"][keep])
+        np.testing.assert_allclose(parsed["values"], clean["values"][keep], rtol=1e-12)
+
+
+def test_value_after_trailing_space(tmp_path: Path):
+    path = _write(tmp_path, "S", MON, "DL", [])
+    path.write_bytes(b"1 " + b"2 " * 96 + b"\n" + b"2 " + b"1 " * 96 + b"5\n")
+    parsed = parse_day_file(path, MON, 24)
+    assert parsed["tile_ids"].tolist() == [1] and parsed["malformed"] == 1
+    assert "line 2: 98 fields" in parsed["problems"][0]
+
+
 def test_tiles_geojson(tmp_path: Path):
     gpd = pytest.importorskip("geopandas")
     from shapely.geometry import box
@@ -246,6 +313,38 @@ def test_accumulator_memory_guard(monkeypatch):
     acc = profiles.ProfileAccumulator(2, 68, 672)
     with pytest.raises(BadInput, match="select fewer SERVICES"):
         acc.rows(np.arange(1000, dtype=np.int64))
+
+
+def test_accumulator_same_reordered_and_new_tiles():
+    """Blocks of the same tiles (added in place), reordered and new tiles (gathered and
+    scattered) give the sums and means of a direct computation."""
+    from urbansig.io.profiles import ProfileAccumulator
+
+    rng = np.random.default_rng(3)
+    blocks = [
+        np.array([10, 11, 12, 13]),
+        np.array([10, 11, 12, 13]),
+        np.array([13, 10, 12, 11]),
+        np.array([11, 12, 14, 9]),
+        np.array([11, 12, 14, 9]),
+    ]
+    acc = ProfileAccumulator(1, 2, 48)
+    expected: dict[int, np.ndarray] = {}
+    counts: dict[int, np.ndarray] = {}
+    for k, ids in enumerate(blocks):
+        values = rng.random((ids.size, 24))
+        first, service = 24 * (k % 2), k % 2
+        acc.add_block(0, service, ids, values, first, np.ones(24, dtype=bool))
+        for tile, row in zip(ids.tolist(), values):
+            expected.setdefault(tile, np.zeros((2, 48)))[service, first : first + 24] += row
+            counts.setdefault(tile, np.zeros((2, 48)))[service, first : first + 24] += 1
+    tile_ids, values, unobserved = acc.result()
+    assert tile_ids.tolist() == [9, 10, 11, 12, 13, 14] and unobserved.size == 0
+    for i, tile in enumerate(tile_ids.tolist()):
+        mean = np.divide(
+            expected[tile], counts[tile], where=counts[tile] > 0, out=np.zeros((2, 48))
+        )
+        np.testing.assert_allclose(values[i], mean, rtol=1e-6)
 
 
 def test_idle_cpus(monkeypatch):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -56,15 +55,21 @@ def test_read_od_bad_inputs(tmp_path: Path):
         read_od(tmp_path / "nope.csv")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("pyarrow") or importlib.util.find_spec("fastparquet"),
-    reason="a Parquet engine is installed",
-)
-def test_parquet_without_engine(tmp_path: Path):
-    path = tmp_path / "t.parquet"
-    path.write_bytes(b"PAR1")
-    with pytest.raises(BadInput, match="pyarrow"):
-        read_traffic_table(path)
+def test_traffic_table_parquet_equals_csv(tmp_path: Path):
+    import pandas as pd
+
+    csv = tmp_path / "traffic.csv"
+    csv.write_text(TABLE)
+    parquet = tmp_path / "traffic.parquet"
+    pd.read_csv(csv).to_parquet(parquet)
+    a, b = read_traffic_table(csv), read_traffic_table(parquet)
+    assert a.services == b.services and a.tile_ids.tolist() == b.tile_ids.tolist()
+    np.testing.assert_array_equal(a.values, b.values)
+    assert b.report.malformed_lines == 2 and any("line 6" in p for p in b.report.problems)
+    broken = tmp_path / "t.parquet"
+    broken.write_bytes(b"PAR1")
+    with pytest.raises(BadInput, match="t.parquet"):
+        read_traffic_table(broken)
 
 
 TABLE = """tile_id,timestamp,service,value

@@ -3,24 +3,26 @@
 Layout (../shared/NETMOB23-FORMAT.md): ``{root}/{City}/{Service}/{YYYYMMDD}/
 {City}_{Service}_{YYYYMMDD}_{DL|UL}.txt``, space separated, no header, ``tile_id`` then 96
 quarter-hour values (92 on the spring daylight-saving day, 02:00-02:45 missing). Files are
-parsed in worker processes (pandas' C parser), each reduced to per-tile steps of the
-requested layout, and summed into per-tile accumulators: memory does not grow with days.
+parsed in threads, one file per thread (pyarrow's CSV reader, which releases the GIL), each
+reduced to per-tile steps of the requested layout, and summed into per-tile accumulators:
+memory does not grow with days.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import multiprocessing
+import functools
 import os
 import re
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from urbansig.io.profiles import (
     LAYOUTS,
@@ -47,7 +49,6 @@ __all__ = [
 DIRECTIONS = ("DL", "UL")
 _DAY = re.compile(r"^\d{8}$")
 _MISSING_DST = np.arange(8, 12)  # 02:00, 02:15, 02:30, 02:45
-SERIAL_BYTES = 32 << 20  # below this much text, starting processes costs more than it saves
 
 
 def _cpu_count() -> int:
@@ -58,7 +59,7 @@ def _cpu_count() -> int:
 
 def idle_cpus() -> int:
     """CPUs not busy with other work: CPU count + 1 - the 1-minute load average, within
-    1..CPU count (on a saturated machine extra processes only add copying)."""
+    1..CPU count (on a saturated machine more threads only take CPU from the others)."""
     cpus = _cpu_count()
     try:
         load = os.getloadavg()[0]
@@ -207,9 +208,10 @@ def read_netmob_profiles(
 ) -> TrafficProfiles:
     """Stream a NetMob city folder into per-tile profiles (mean per step over the days read).
 
-    Files are parsed in ``workers`` processes (default: the idle CPUs, see ``idle_cpus``;
-    in this process for less than SERIAL_BYTES of text); missing files and malformed lines
-    are counted in the report; a file with a bad name or layout is a BadInput naming it.
+    Files are parsed in ``workers`` threads, one file per thread, at most 2 x ``workers``
+    files in flight (default: the idle CPUs, see ``idle_cpus``; 1 parses in the calling
+    thread); missing files and malformed lines are counted in the report; a file with a bad
+    name or layout is a BadInput naming it.
     ``start`` and ``end`` (dates or ISO strings) are inclusive.
     """
     days_in_profile, per_day = check_layout(layout)
@@ -259,13 +261,11 @@ def _parse_all(
     events: Any,
     report: ReadReport,
 ):
-    """Yield (job, parsed file) in file order, parsing in a bounded window of processes."""
-    if not workers:
-        small = sum(job[0].stat().st_size for job in files) < SERIAL_BYTES
-        workers = 1 if small else idle_cpus()
-    workers = min(workers or 1, len(files))
+    """Yield (job, parsed file) in file order, parsing a window of 2 x ``workers`` files in
+    ``workers`` threads (arrow's parser and numpy's sums release the GIL)."""
+    workers = min(workers or idle_cpus(), len(files))
     report.notes.append(
-        "parsed in this process" if workers <= 1 else f"parsed in {workers} worker processes"
+        "parsed in the calling thread" if workers <= 1 else f"parsed in {workers} threads"
     )
     if workers <= 1:
         for job in files:
@@ -273,13 +273,16 @@ def _parse_all(
                 events.check_cancelled()
             yield job, parse_day_file(job[0], job[3], per_day)
         return
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="netmob")
     pending: deque[tuple[tuple, Future]] = deque()
     todo = iter(files)
+
+    def submit(job: tuple) -> None:
+        pending.append((job, pool.submit(parse_day_file, job[0], job[3], per_day)))
+
     try:
         for job in todo:
-            pending.append((job, pool.submit(parse_day_file, job[0], job[3], per_day)))
+            submit(job)
             if len(pending) >= 2 * workers:
                 break
         while pending:
@@ -289,7 +292,7 @@ def _parse_all(
             result = future.result()
             nxt = next(todo, None)
             if nxt is not None:
-                pending.append((nxt, pool.submit(parse_day_file, nxt[0], nxt[3], per_day)))
+                submit(nxt)
             yield job, result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -298,8 +301,9 @@ def _parse_all(
 def parse_day_file(path: Path, day: dt.date, per_day: int = 96) -> dict[str, Any]:
     """Parse one NetMob file into unique tile ids and (n, per_day) float64 step sums.
 
-    The fast path is pandas' C parser; a file it cannot take whole is re-read line by
-    line, and each bad line is counted and named (file and line number).
+    The fast path is pyarrow's CSV parser (in the calling thread); a file it cannot take
+    whole is re-read line by line, and each bad line is counted and named (file and line
+    number).
     """
     path = Path(path)
     data = path.read_bytes()
@@ -333,10 +337,18 @@ def parse_day_file(path: Path, day: dt.date, per_day: int = 96) -> dict[str, Any
 
 def _reduce(columns: list[np.ndarray], per_day: int, n: int) -> np.ndarray:
     """(n, per_day) step sums from 96 (or 92: 02:00-02:45 missing) quarter-hour columns."""
+    out = np.empty((per_day, n), dtype=np.float64).T
+    _reduce_into(out, columns)
+    return out
+
+
+def _reduce_into(out: np.ndarray, columns: list[np.ndarray]) -> None:
+    """Sum 96 (or 92) quarter-hour columns into the (n, per_day) steps of ``out`` (fastest
+    when its columns are contiguous, i.e. the transpose of a (per_day, n) array)."""
     if len(columns) == 92:
         columns = [*columns[:8], *([None] * len(_MISSING_DST)), *columns[8:]]
+    per_day = out.shape[1]
     group = 96 // per_day
-    out = np.zeros((n, per_day), dtype=np.float64)
     for step in range(per_day):
         present = [c for c in columns[step * group : (step + 1) * group] if c is not None]
         if present:
@@ -344,7 +356,8 @@ def _reduce(columns: list[np.ndarray], per_day: int, n: int) -> np.ndarray:
             np.copyto(total, present[0])
             for column in present[1:]:
                 total += column
-    return out
+        else:
+            out[:, step] = 0
 
 
 def _file_width(path: Path, data: bytes, day: dt.date) -> int:
@@ -363,30 +376,64 @@ def _file_width(path: Path, data: bytes, day: dt.date) -> int:
     return n_values
 
 
+_PARSE = pacsv.ParseOptions(delimiter=" ", quote_char=False, double_quote=False, escape_char=False)
+BLOCK_BYTES = 1 << 20  # arrow parses (and we reduce) blocks of this size
+
+
+@functools.lru_cache(maxsize=4)
+def _arrow_options(n_values: int, trailing: bool) -> tuple[pacsv.ReadOptions, pacsv.ConvertOptions]:
+    """Typed columns f0 (int64 tile id), f1..fn (float64) and, for lines that end with a
+    space, an empty string column; no null values, so any empty or odd token is an error."""
+    types = {"f0": pa.int64(), **{f"f{k}": pa.float64() for k in range(1, n_values + 1)}}
+    if trailing:
+        types[f"f{n_values + 1}"] = pa.string()
+    read = pacsv.ReadOptions(
+        autogenerate_column_names=True, use_threads=False, block_size=BLOCK_BYTES
+    )
+    convert = pacsv.ConvertOptions(
+        column_types=types,
+        null_values=[],
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+        check_utf8=False,
+    )
+    return read, convert
+
+
 def _fast_parse(
     data: bytes, n_values: int, per_day: int
 ) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """Parse a clean file with pandas' C parser and reduce it to steps column by column
-    (no (n, 96) copy); None when the file needs the slow path."""
+    """Parse a clean file with pyarrow's CSV reader and reduce it to steps block by block
+    from zero-copy views of arrow's columns (no (n, 96) copy); None when the file needs
+    the slow path (a token that is not a number, a wrong field count, a negative, NaN or
+    infinite value)."""
+    first = data.lstrip().split(b"\n", 1)[0].rstrip(b"\r")
+    trailing = first.endswith(b" ")
+    if first.count(b" ") != n_values + trailing:
+        return None  # runs of spaces
+    read, convert = _arrow_options(n_values, trailing)
     try:
-        frame = pd.read_csv(
-            io.BytesIO(data), sep=" ", header=None, na_filter=False, engine="c", dtype=None
+        table = pacsv.read_csv(
+            pa.BufferReader(data), read_options=read, parse_options=_PARSE, convert_options=convert
         )
-    except (ValueError, pd.errors.ParserError):
+    except pa.ArrowInvalid:
         return None
-    if frame.shape[1] == n_values + 2 and (frame.iloc[:, -1] == "").all():
-        frame = frame.iloc[:, :-1]  # trailing spaces
-    if frame.shape[1] != n_values + 1 or frame.dtypes.iloc[0].kind not in "iu":
+    if table.num_columns != n_values + 1 + trailing:
         return None
-    if any(kind not in "iuf" for kind in (t.kind for t in frame.dtypes.iloc[1:])):
-        return None
-    columns = [frame.iloc[:, k].to_numpy() for k in range(1, n_values + 1)]
-    if b"-" in data and min(float(c.min()) for c in columns) < 0:
-        return None  # a negative value: let the slow path name the line
-    steps = _reduce(columns, per_day, len(frame))
+    if trailing and pc.max(pc.binary_length(table.column(n_values + 1))).as_py():
+        return None  # a value after the trailing space
+    signed = b"-" in data
+    steps = np.empty((per_day, table.num_rows), dtype=np.float64).T  # contiguous steps
+    start = 0
+    for batch in table.to_batches():
+        columns = [batch.column(k).to_numpy() for k in range(1, n_values + 1)]
+        if signed and min((float(c.min()) for c in columns if c.size), default=0.0) < 0:
+            return None  # a negative value: let the slow path name the line
+        _reduce_into(steps[start : start + batch.num_rows], columns)
+        start += batch.num_rows
     if not np.isfinite(steps).all():
         return None  # nan or inf somewhere
-    return frame.iloc[:, 0].to_numpy(dtype=np.int64), steps, len(frame)
+    return table.column(0).to_numpy(), steps, table.num_rows
 
 
 def _robust_parse(

@@ -55,6 +55,14 @@ def day_offset(layout: str, day: dt.date) -> int:
 RESULT_CHUNK = 8192
 
 
+def _run(rows: np.ndarray) -> np.ndarray | slice:
+    """A slice for consecutive rows (the usual case: files list the same tiles in the same
+    order), so that numpy adds in place instead of gathering and scattering; else ``rows``."""
+    if rows.size and rows[-1] - rows[0] == rows.size - 1 and (np.diff(rows) == 1).all():
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
+
+
 def memory_limit() -> int:
     """Bytes the accumulators may take: half the physical memory (8 GiB if unknown)."""
     try:
@@ -89,22 +97,27 @@ def unobserved_problem(layout: str, steps: np.ndarray) -> str:
 
 
 class ProfileAccumulator:
-    """Sums and counts of shape (tiles, directions, services, steps), float64 and uint16.
+    """Sums and counts of shape (directions, services, steps, tiles), float64 and uint16.
 
-    Tiles are added as they appear (union over files). The profile of a tile is, per
-    direction, the sum divided by the number of observations of each step, then summed
-    over directions (so "both" = mean DL + mean UL, robust to a missing file of one side).
+    Tiles are added as they appear (union over files), along the last axis, so that a block
+    (one direction, service and day) adds to, and first touches, only its own contiguous
+    part of memory. The profile of a tile is, per direction, the sum divided by the number
+    of observations of each step, then summed over directions (so "both" = mean DL + mean
+    UL, robust to a missing file of one side).
     """
 
     def __init__(self, n_dirs: int, n_services: int, steps: int, capacity: int = 0) -> None:
         self.shape = (n_dirs, n_services, steps)
         self.n = 0
         self.index = pd.Index(np.empty(0, dtype=np.int64))
-        self.sums = np.zeros((capacity, *self.shape), dtype=np.float64)
-        self.counts = np.zeros((capacity, *self.shape), dtype=np.uint16)
+        self.sums = np.zeros((*self.shape, capacity), dtype=np.float64)
+        self.counts = np.zeros((*self.shape, capacity), dtype=np.uint16)
+        self._last: tuple[np.ndarray, np.ndarray] | None = None
 
     def rows(self, tile_ids: np.ndarray) -> np.ndarray:
         """Row of each (unique) tile id, adding unseen ones."""
+        if self._last is not None and np.array_equal(self._last[0], tile_ids):
+            return self._last[1]  # the same tiles as the previous file
         idx = self.index.get_indexer(tile_ids)
         new = idx < 0
         if new.any():
@@ -113,10 +126,11 @@ class ProfileAccumulator:
             self.index = self.index.append(pd.Index(fresh))
             self._grow(self.n + fresh.size)
             self.n += fresh.size
+        self._last = (tile_ids, idx)
         return idx
 
     def _grow(self, needed: int) -> None:
-        capacity = self.sums.shape[0]
+        capacity = self.sums.shape[-1]
         if needed <= capacity:
             return
         capacity = max(needed, capacity + capacity // 4)  # the first file brings most tiles
@@ -130,8 +144,8 @@ class ProfileAccumulator:
             )
         for name in ("sums", "counts"):
             old = getattr(self, name)
-            new = np.zeros((capacity, *self.shape), dtype=old.dtype)
-            new[: self.n] = old[: self.n]
+            new = np.zeros((*self.shape, capacity), dtype=old.dtype)
+            new[..., : self.n] = old[..., : self.n]
             setattr(self, name, new)
 
     def add_block(
@@ -147,10 +161,12 @@ class ProfileAccumulator:
         ``observed`` (k,) bool says which steps count as one observation."""
         if tile_ids.size == 0:
             return
-        rows = self.rows(tile_ids)
+        rows = _run(self.rows(tile_ids))
         stop = first_step + values.shape[1]
-        self.sums[rows, direction, service, first_step:stop] += values
-        self.counts[rows, direction, service, first_step:stop] += observed.astype(np.uint16)
+        sums = self.sums[direction, service, first_step:stop]  # (k, capacity) views
+        counts = self.counts[direction, service, first_step:stop]
+        sums[:, rows] += values.T
+        counts[:, rows] += observed.astype(np.uint16)[:, None]
 
     def add_points(
         self,
@@ -165,7 +181,7 @@ class ProfileAccumulator:
             return
         uniq, inverse = np.unique(tile_ids, return_inverse=True)
         rows = self.rows(uniq)[inverse]
-        np.add.at(self.sums, (rows, direction, service, steps), values)
+        np.add.at(self.sums, (direction, service, steps, rows), values)
 
     def result(
         self, divisor: np.ndarray | None = None
@@ -181,15 +197,23 @@ class ProfileAccumulator:
         seen = np.zeros(self.shape[2], dtype=bool)
         if divisor is not None:
             seen |= divisor > 0
-        for first in range(0, n, RESULT_CHUNK):  # chunks of tiles: no full-size temporaries
-            rows = order[first : first + RESULT_CHUNK]
+        # Chunks of tiles, temporaries allocated once: no full-size copies, few page faults.
+        mean_buffer = np.empty((*self.shape[1:], min(n, RESULT_CHUNK)), dtype=np.float32)
+        valid_buffer = np.empty(mean_buffer.shape, dtype=bool)
+        for first in range(0, n, RESULT_CHUNK):
+            rows = _run(order[first : first + RESULT_CHUNK])
+            target = out[first : first + RESULT_CHUNK]
+            mean, valid = mean_buffer[..., : len(target)], valid_buffer[..., : len(target)]
             for d in range(self.shape[0]):
-                sums = self.sums[rows, d]
+                sums = self.sums[d][..., rows]  # (services, steps, chunk)
                 if divisor is None:
-                    counts = self.counts[rows, d]
-                    seen |= (counts > 0).any(axis=(0, 1))
+                    counts = self.counts[d][..., rows]
+                    np.greater(counts, 0, out=valid)
+                    seen |= valid.any(axis=(0, 2))
                 else:
-                    counts = np.broadcast_to(divisor, sums.shape)
-                mean = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
-                out[first : first + len(rows)] += mean.astype(np.float32)
+                    counts = np.broadcast_to(divisor[:, None], sums.shape)
+                    np.greater(counts, 0, out=valid)
+                mean.fill(0)
+                np.divide(sums, counts, out=mean, where=valid, casting="same_kind")
+                target += mean.transpose(2, 0, 1)
         return ids[order], out, np.flatnonzero(~seen)

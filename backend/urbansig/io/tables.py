@@ -1,14 +1,14 @@
 """Tables: origin-destination flows and long traffic tables (tile_id, timestamp, service,
-value), from CSV (streamed in chunks) or Parquet (needs pyarrow or fastparquet)."""
+value), from CSV (streamed in chunks) or Parquet (with pyarrow)."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from urbansig.io.profiles import (
     ProfileAccumulator,
@@ -28,16 +28,6 @@ def _is_parquet(path: Path) -> bool:
     return path.suffix.lower() in (".parquet", ".pq")
 
 
-def _parquet_engine(path: Path) -> str:
-    for engine in ("pyarrow", "fastparquet"):
-        if importlib.util.find_spec(engine) is not None:
-            return engine
-    raise BadInput(
-        f"{path} is a Parquet file, but neither pyarrow nor fastparquet is installed in the "
-        "backend environment: install one (pip install pyarrow) or export the table as CSV."
-    )
-
-
 def _check_file(path: Path, name: str) -> Path:
     path = Path(path)
     if not path.is_file():
@@ -52,7 +42,7 @@ def read_table(
     path = _check_file(path, name)
     try:
         if _is_parquet(path):
-            frame = pd.read_parquet(path, columns=columns, engine=_parquet_engine(path))
+            frame = pd.read_parquet(path, columns=columns, engine="pyarrow")
             return frame.astype(dtype) if dtype else frame
         sep = "\t" if path.suffix.lower() == ".tsv" else ","
         return pd.read_csv(path, sep=sep, usecols=columns, dtype=dtype)
@@ -65,19 +55,11 @@ def read_table(
 def _chunks(path: Path, columns: list[str], dtype: dict | None = None) -> Iterator[pd.DataFrame]:
     """Stream a table in chunks of CHUNK_ROWS rows (with a ``_line`` column for CSV)."""
     if _is_parquet(path):
-        engine = _parquet_engine(path)
-        if engine == "pyarrow":
-            import pyarrow.parquet as pq
-
-            start = 0
-            for batch in pq.ParquetFile(path).iter_batches(CHUNK_ROWS, columns=columns):
-                frame = batch.to_pandas()
-                frame["_line"] = np.arange(start, start + len(frame)) + 1
-                start += len(frame)
-                yield frame
-        else:
-            frame = pd.read_parquet(path, columns=columns, engine=engine)
-            frame["_line"] = np.arange(len(frame)) + 1
+        start = 0
+        for batch in pq.ParquetFile(path).iter_batches(CHUNK_ROWS, columns=columns):
+            frame = batch.to_pandas()
+            frame["_line"] = np.arange(start, start + len(frame)) + 1
+            start += len(frame)
             yield frame
         return
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
@@ -90,19 +72,13 @@ def _chunks(path: Path, columns: list[str], dtype: dict | None = None) -> Iterat
 
 
 def _header(path: Path, name: str) -> list[str]:
-    if _is_parquet(path):
-        if _parquet_engine(path) == "pyarrow":
-            import pyarrow.parquet as pq
-
-            return list(pq.read_schema(path).names)
-        import fastparquet
-
-        return list(fastparquet.ParquetFile(str(path)).columns)
     try:
+        if _is_parquet(path):
+            return list(pq.read_schema(path).names)
         return list(
             pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", nrows=0).columns
         )
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise BadInput(f"{name}: cannot read the header of {path} ({exc}).") from exc
 
 
