@@ -34,6 +34,9 @@ ANY_VECTOR = QgsProcessing.TypeVectorAnyGeometry
 OUTPUT_KINDS = ("vector_out", "file_out", "folder_out")
 MODEL_FILTER = "Urban Signatures model (*.pt)"
 HTML_FILTER = "HTML files (*.html)"
+# Unbounded numbers: the dialog's integer spin box is 32-bit, so a wider bound wraps round
+# to -2147483648 and freezes the field.
+NUMBER_LIMITS = {"int": 2**31 - 1, "float": 1e12}
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,8 @@ def make_parameter(alg: QgsProcessingAlgorithm, p: Param) -> QgsProcessingParame
             number_type,
             defaultValue=p.default,
             optional=p.optional,
-            minValue=-1e12 if p.minimum is None else p.minimum,
-            maxValue=1e12 if p.maximum is None else p.maximum,
+            minValue=-NUMBER_LIMITS[kind] if p.minimum is None else p.minimum,
+            maxValue=NUMBER_LIMITS[kind] if p.maximum is None else p.maximum,
         )
     elif kind == "bool":
         parameter = QgsProcessingParameterBoolean(p.name, label, bool(p.default), p.optional)
