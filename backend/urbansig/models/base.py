@@ -12,7 +12,6 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
-
 from urbansig.training import ProgressSink
 
 DataT = TypeVar("DataT")
