@@ -51,10 +51,13 @@ def build_parser(with_jobs: bool = True) -> argparse.ArgumentParser:
 def _add_job_parser(sub: Any, job: Job) -> None:
     parser = sub.add_parser(job.task, help=job.summary, description=job.summary)
     for option in job.options:
-        kwargs: dict[str, Any] = {"help": option.help, "dest": f"{option.section}.{option.name}"}
-        if option.choices is not None:
-            kwargs["choices"] = [str(c) for c in option.choices]
-        parser.add_argument(f"--{option.name.replace('_', '-')}", **kwargs)
+        kwargs: dict[str, Any] = {
+            "help": option.help or option.label,
+            "dest": f"{option.section}.{option.key}",
+        }
+        if option.choices:
+            kwargs["choices"] = list(option.choices)
+        parser.add_argument(f"--{option.key.replace('_', '-')}", **kwargs)
     parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print JSON-lines events")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from urbansig.jobs import Job, get_job
+from urbansig.parameters import Parameter
 from urbansig.protocol import BadInput, Cancelled, Events, JobError, JobSpec
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_CANCELLED = 0, 2, 3, 130
@@ -18,40 +19,74 @@ EXIT_CODES = {"bad_input": EXIT_BAD_INPUT, "cancelled": EXIT_CANCELLED, "interna
 
 
 def apply_defaults(job: Job, spec: JobSpec) -> None:
-    """Fill defaults, convert types and check required options, naming the one at fault."""
+    """Fill defaults, convert types, check required entries, choices and ranges, naming the
+    parameter at fault."""
     for option in job.options:
         section: dict[str, Any] = getattr(spec, option.section)
-        value = section.get(option.name)
+        value = section.get(option.key)
         if value is None or value == "":
-            if option.required:
-                raise BadInput(f"{option.name.upper()} is required: {option.help}")
+            if job.required(option.section, option.key):
+                raise BadInput(f"{option.name} is required: {option.help or option.label}.")
             if option.default is not None:
-                section[option.name] = option.default
+                section[option.key] = option.default
+            elif option.section == "params":
+                section[option.key] = None  # declared, not given: jobs read None
+            else:
+                section.pop(option.key, None)
             continue
-        if isinstance(value, str) and option.type is not str:
-            try:
-                value = option.type(value)
-            except (TypeError, ValueError) as exc:
-                raise BadInput(f"{option.name.upper()}: {value!r} is not valid ({exc}).") from exc
-            section[option.name] = value
-        if option.choices is not None and value not in option.choices:
-            allowed = ", ".join(map(str, option.choices))
-            raise BadInput(f"{option.name.upper()} must be one of {allowed}, not {value!r}.")
+        value = convert(option, value)
+        section[option.key] = value
         if option.is_path:
             _check_path(option.name, option.section, str(value))
-    known = {(o.section, o.name) for o in job.options}
+    known = {(o.section, o.key) for o in job.options}
     for section in ("inputs", "params", "outputs"):
         unknown = sorted(k for k in getattr(spec, section) if (section, k) not in known)
         if unknown:
             raise BadInput(f"Unknown {section} for task {job.task}: {', '.join(unknown)}.")
 
 
+def convert(option: Parameter, value: Any) -> Any:
+    """``value`` as the parameter's type, within its choices and range; BadInput otherwise."""
+    kind = option.kind
+    try:
+        if kind == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError("not a whole number")
+            value = int(value)
+        elif kind == "float":
+            value = float(value)
+        elif kind == "bool":
+            value = _flag(value)
+    except (TypeError, ValueError) as exc:
+        raise BadInput(f"{option.name}: {value!r} is not valid ({exc}).") from exc
+    if option.choices and value not in option.choices:
+        allowed = ", ".join(option.choices)
+        raise BadInput(f"{option.name} must be one of {allowed}, not {value!r}.")
+    if kind in ("int", "float"):
+        if option.minimum is not None and value < option.minimum:
+            raise BadInput(f"{option.name} must be at least {option.minimum:g}, not {value}.")
+        if option.maximum is not None and value > option.maximum:
+            raise BadInput(f"{option.name} must be at most {option.maximum:g}, not {value}.")
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("use true or false")
+
+
 def _check_path(name: str, section: str, value: str) -> None:
     path = Path(value.split("|", 1)[0])  # QGIS-style "file.gpkg|layername=x"
     if section == "inputs" and not path.exists():
-        raise BadInput(f"{name.upper()}: input {value} does not exist.")
+        raise BadInput(f"{name}: input {value} does not exist.")
     if section == "outputs" and not path.parent.is_dir():
-        raise BadInput(f"{name.upper()}: the folder of output {value} does not exist.")
+        raise BadInput(f"{name}: the folder of output {value} does not exist.")
 
 
 def run_spec(spec: JobSpec, events: Events) -> dict[str, Any]:

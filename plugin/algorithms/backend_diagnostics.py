@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingParameterFileDestination
-
+from ..parameter_tables import parameter_table
 from .base import UrbanSigAlgorithm, help_html
-from .params import HTML_FILTER
+from .params import help_table
+
+TABLE = parameter_table("diagnostics")
 
 
 class BackendDiagnostics(UrbanSigAlgorithm):
@@ -14,24 +15,12 @@ class BackendDiagnostics(UrbanSigAlgorithm):
     group_name = "Setup"
     group_key = "setup"
     task = "diagnostics"
+    table = TABLE
     help = help_html(
         "Writes a report of the backend: plugin and package versions, interpreter and paths, "
         "the device (GPU name and memory when there is one) and the timing of a small forward "
         "pass. Attach it to bug reports.",
-        {"DEVICE": "device to test (auto picks CUDA when available)"},
-        {"OUTPUT": "HTML report (opens in the Processing results viewer)"},
+        {"DEVICE": "device to test (auto picks CUDA when available)", **help_table(TABLE)[0]},
+        help_table(TABLE)[1],
         example="qgis_process run urbansig:backenddiagnostics -- OUTPUT=diagnostics.html",
     )
-
-    def initAlgorithm(self, config=None) -> None:  # noqa: N802 - QGIS API
-        self.add_device_and_seed()
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                "OUTPUT", self.tr("Diagnostics report"), HTML_FILTER
-            )
-        )
-
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
-        output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
-        self.run_backend({}, {}, {"output": output}, parameters, context, feedback)
-        return {"OUTPUT": output}

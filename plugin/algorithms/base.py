@@ -25,7 +25,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..runner import backend_status, make_spec, run_job
 from ..styles import StyleSpec, style_output
-from .params import OUTPUT_KINDS, Param, backend_value, make_parameter
+from .params import OUTPUT_KINDS, backend_value, make_parameter
 
 ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "urbansig.svg"
 DEVICES = ["auto", "cpu", "cuda"]
@@ -75,7 +75,7 @@ class ResultFile:
 class UrbanSigAlgorithm(QgsProcessingAlgorithm):
     """Subclasses set the class attributes; table-driven ones need no other code.
 
-    ``table`` declares the parameters (see params.Param); ``uses_device`` adds DEVICE and
+    ``table`` is the task's parameter table (declared once, in the backend); ``uses_device`` adds DEVICE and
     SEED; ``result_layers`` are extra layers from the backend result, loaded and styled.
     """
 
@@ -85,7 +85,8 @@ class UrbanSigAlgorithm(QgsProcessingAlgorithm):
     group_key = ""
     task = ""  # the backend job; empty for algorithms that need no backend
     help = ""
-    table: tuple[Param, ...] = ()
+    table: tuple[Any, ...] = ()  # the backend task's parameters (parameter_tables)
+    styles: dict[str, StyleSpec] = {}  # output parameter name -> style of its layer
     uses_device = True
     result_layers: tuple[ResultLayer, ...] = ()
     result_files: tuple[ResultFile, ...] = ()
@@ -137,8 +138,7 @@ class UrbanSigAlgorithm(QgsProcessingAlgorithm):
         for p in self.table:
             value = backend_value(self, p, parameters, context, feedback)
             if value is not None:
-                section, key = p.target
-                sections[section][key] = value
+                sections[p.section][p.key] = value
         self.validate_sections(sections, parameters, context)
         result = self.run_backend(
             sections["inputs"],
@@ -164,10 +164,10 @@ class UrbanSigAlgorithm(QgsProcessingAlgorithm):
         """Style destination layers, load extra result layers, return the outputs."""
         collected: dict[str, Any] = {}
         for p in self.table:
-            path = outputs.get(p.target[1]) if p.kind in OUTPUT_KINDS else None
+            path = outputs.get(p.key) if p.kind in OUTPUT_KINDS else None
             if path:
-                if p.style is not None:
-                    style_output(path, p.style, context, feedback)
+                if p.name in self.styles:
+                    style_output(path, self.styles[p.name], context, feedback)
                 collected[p.name] = path
         produced = result.get("outputs", {})
         for layer in self.result_layers:

@@ -3,54 +3,12 @@
 from __future__ import annotations
 
 from ..columns import REGION_ID
+from ..parameter_tables import parameter_table
 from ..styles import StyleSpec
 from .base import ResultFile, ResultLayer, UrbanSigAlgorithm, help_html
-from .params import Param, help_table
+from .params import help_table
 
-TABLE = (
-    Param(
-        "SIZE",
-        "City size",
-        "enum",
-        "tiny (tests, seconds), small (the demo), medium, large (>= 100,000 tiles, benchmarks)",
-        options=("tiny", "small", "medium", "large"),
-        default="small",
-    ),
-    Param(
-        "DAYS",
-        "Days of traffic and trajectories",
-        "int",
-        "days from Monday 2019-03-25 (1..77; the 31 March daylight-saving day has 92 columns)",
-        default=7,
-        minimum=1,
-        maximum=77,
-    ),
-    Param(
-        "REGION_RESOLUTION",
-        "H3 resolution of the regions",
-        "int",
-        "regions and indicators are H3 cells at this resolution (7..10)",
-        default=9,
-        minimum=7,
-        maximum=10,
-        advanced=True,
-    ),
-    Param(
-        "N_USERS",
-        "Users with trajectories",
-        "int",
-        "0: a number that fits the size",
-        default=0,
-        minimum=0,
-        advanced=True,
-    ),
-    Param(
-        "OUTPUT",
-        "Demo city folder",
-        "folder_out",
-        "folder with the NetMob 2023 layout traffic, layers, tables, images and ground truth",
-    ),
-)
+TABLE = parameter_table("generatedemocity")
 
 
 class GenerateDemoCity(UrbanSigAlgorithm):

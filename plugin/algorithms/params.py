@@ -1,9 +1,8 @@
-"""Declarative algorithm parameters: one table gives the QGIS parameter, its help and its
-place in the backend job spec, so every algorithm translates parameters the same way."""
+"""QGIS parameters from the backend's parameter tables: each table row gives the dialog's
+widget, its help and its place in the job spec, so every algorithm translates the same way."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from qgis.core import (
@@ -14,6 +13,7 @@ from qgis.core import (
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
     QgsProcessingParameterField,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
@@ -26,65 +26,25 @@ from qgis.core import (
 )
 
 from ..layer_io import source_for_backend
-from ..styles import StyleSpec
 
-POLYGONS = QgsProcessing.TypeVectorPolygon
-POINTS = QgsProcessing.TypeVectorPoint
-ANY_VECTOR = QgsProcessing.TypeVectorAnyGeometry
+GEOMETRY_TYPES = {
+    "polygon": QgsProcessing.TypeVectorPolygon,
+    "point": QgsProcessing.TypeVectorPoint,
+    "any": QgsProcessing.TypeVectorAnyGeometry,
+}
 OUTPUT_KINDS = ("vector_out", "file_out", "folder_out")
-MODEL_FILTER = "Urban Signatures model (*.pt)"
-HTML_FILTER = "HTML files (*.html)"
 # Unbounded numbers: the dialog's integer spin box is 32-bit, so a wider bound wraps round
 # to -2147483648 and freezes the field.
 NUMBER_LIMITS = {"int": 2**31 - 1, "float": 1e12}
 
 
-@dataclass(frozen=True)
-class Param:
-    """One algorithm parameter.
-
-    kind: vector (a layer given to the backend as a file), raster, field, fields, enum, int,
-    float, bool, string, file, folder, vector_out, file_out, folder_out.
-    backend: ``section.name`` in the job spec (default ``params.<name lower>``; inputs and
-    outputs by kind); empty string with ``local=True`` keeps it on the QGIS side.
-    """
-
-    name: str
-    label: str
-    kind: str
-    help: str
-    backend: str | None = None
-    default: Any = None
-    optional: bool = False
-    advanced: bool = False
-    options: tuple[str, ...] = ()
-    parent: str = ""
-    geometry: int = ANY_VECTOR
-    numeric: bool = False
-    minimum: float | None = None
-    maximum: float | None = None
-    file_filter: str = ""
-    style: StyleSpec | None = None
-
-    @property
-    def target(self) -> tuple[str, str]:
-        if self.backend:
-            section, _, key = self.backend.partition(".")
-            return section, key
-        if self.kind in OUTPUT_KINDS:
-            return "outputs", self.name.lower()
-        if self.kind in ("vector", "raster", "file", "folder"):
-            return "inputs", self.name.lower()
-        return "params", self.name.lower()
-
-
-def make_parameter(alg: QgsProcessingAlgorithm, p: Param) -> QgsProcessingParameterDefinition:
-    """The QGIS parameter for ``p``."""
+def make_parameter(alg: QgsProcessingAlgorithm, p: Any) -> QgsProcessingParameterDefinition:
+    """The QGIS parameter for ``p`` (a backend ``urbansig.parameters.Parameter``)."""
     label = alg.tr(p.label)
     kind = p.kind
     if kind == "vector":
         parameter = QgsProcessingParameterVectorLayer(
-            name=p.name, description=label, types=[p.geometry], optional=p.optional
+            name=p.name, description=label, types=[GEOMETRY_TYPES[p.geometry]], optional=p.optional
         )
     elif kind == "raster":
         parameter = QgsProcessingParameterRasterLayer(p.name, label, optional=p.optional)
@@ -101,10 +61,15 @@ def make_parameter(alg: QgsProcessingAlgorithm, p: Param) -> QgsProcessingParame
             optional=p.optional,
         )
     elif kind == "enum":
-        default = p.options.index(p.default) if p.default in p.options else 0
         parameter = QgsProcessingParameterEnum(
-            p.name, label, options=list(p.options), defaultValue=default, optional=p.optional
+            p.name,
+            label,
+            options=[alg.tr(text) for text in p.labels],
+            defaultValue=p.choices.index(p.default),
+            optional=p.optional,
         )
+    elif kind == "extent":
+        parameter = QgsProcessingParameterExtent(p.name, label, optional=p.optional)
     elif kind in ("int", "float"):
         number_type = (
             QgsProcessingParameterNumber.Integer
@@ -135,7 +100,7 @@ def make_parameter(alg: QgsProcessingAlgorithm, p: Param) -> QgsProcessingParame
         parameter = QgsProcessingParameterVectorDestination(
             p.name,
             label,
-            type=p.geometry,
+            type=GEOMETRY_TYPES[p.geometry],
             optional=p.optional,
             createByDefault=not p.optional,
         )
@@ -155,7 +120,7 @@ def make_parameter(alg: QgsProcessingAlgorithm, p: Param) -> QgsProcessingParame
 
 def backend_value(
     alg: QgsProcessingAlgorithm,
-    p: Param,
+    p: Any,
     parameters: dict,
     context: QgsProcessingContext,
     feedback: QgsProcessingFeedback,
@@ -176,7 +141,9 @@ def backend_value(
         fields = alg.parameterAsFields(parameters, p.name, context)
         return ",".join(fields) if fields else None
     if kind == "enum":
-        return p.options[alg.parameterAsEnum(parameters, p.name, context)]
+        return p.choices[alg.parameterAsEnum(parameters, p.name, context)]
+    if kind == "extent":
+        return extent_text(alg, parameters, p.name, context)
     if kind == "int":
         return alg.parameterAsInt(parameters, p.name, context)
     if kind == "float":
@@ -196,7 +163,20 @@ def backend_value(
     raise ValueError(f"unknown parameter kind {kind!r}")
 
 
-def help_table(table: tuple[Param, ...]) -> tuple[dict[str, str], dict[str, str]]:
+def extent_text(
+    alg: QgsProcessingAlgorithm, parameters: dict, name: str, context: QgsProcessingContext
+) -> str | None:
+    """An extent as the backend reads it: 'xmin,ymin,xmax,ymax [CRS]'."""
+    if parameters.get(name) in (None, ""):
+        return None
+    extent = alg.parameterAsExtent(parameters, name, context)
+    crs = alg.parameterAsExtentCrs(parameters, name, context)
+    corners = (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())
+    authid = (crs.authid() or crs.toWkt()) if crs.isValid() else "EPSG:4326"
+    return ",".join(repr(v) for v in corners) + f" [{authid}]"
+
+
+def help_table(table: tuple[Any, ...]) -> tuple[dict[str, str], dict[str, str]]:
     """(parameters, outputs) help dictionaries for help_html."""
     inputs = {p.name: p.help or p.label for p in table if p.kind not in OUTPUT_KINDS}
     outputs = {p.name: p.help or p.label for p in table if p.kind in OUTPUT_KINDS}

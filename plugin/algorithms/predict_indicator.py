@@ -4,169 +4,13 @@ from __future__ import annotations
 
 from qgis.core import QgsProcessingException
 
-from ..columns import EMBEDDING_PREFIX, PREDICTION
+from ..columns import PREDICTION
+from ..parameter_tables import parameter_table
 from ..styles import StyleSpec
 from .base import UrbanSigAlgorithm, help_html
-from .params import HTML_FILTER, MODEL_FILTER, POLYGONS, Param, help_table
+from .params import help_table
 
-TABLE = (
-    Param(
-        "INPUT",
-        "Region layer",
-        "vector",
-        "regions with numeric feature fields and the target",
-        geometry=POLYGONS,
-    ),
-    Param(
-        "TARGET_FIELD",
-        "Target field",
-        "field",
-        "numeric indicator to predict; regions where it is NULL get a prediction only",
-        parent="INPUT",
-        numeric=True,
-        optional=True,
-    ),
-    Param(
-        "FEATURE_FIELDS",
-        "Feature fields",
-        "fields",
-        "fields used as features (leave empty to use FEATURE_PREFIX)",
-        parent="INPUT",
-        numeric=True,
-        optional=True,
-    ),
-    Param(
-        "FEATURE_PREFIX",
-        "Feature field prefix",
-        "string",
-        "use every field whose name starts with this (the embeddings' emb_ columns)",
-        default=EMBEDDING_PREFIX,
-        optional=True,
-    ),
-    Param(
-        "LOG_TARGET",
-        "Log-transform the target",
-        "enum",
-        "auto: log1p when the target is non-negative and skewed (counts, densities), as the paper",
-        options=("auto", "true", "false"),
-        default="auto",
-    ),
-    Param(
-        "MODEL",
-        "Model",
-        "enum",
-        "mlp (the paper's setup: hidden layers, Adam, early stopping), ridge or gradient "
-        "boosting (scikit-learn)",
-        options=("mlp", "ridge", "gbm"),
-        default="mlp",
-    ),
-    Param(
-        "SPLIT",
-        "Evaluation split",
-        "enum",
-        "random 60/20/20 as the paper, or spatial block cross-validation (neighbouring "
-        "regions do not leak between train and test)",
-        options=("random", "spatial"),
-        default="random",
-    ),
-    Param(
-        "BLOCK_SIZE",
-        "Spatial block size",
-        "float",
-        "side of the spatial blocks in layer units (empty: a fifth of the extent)",
-        optional=True,
-        minimum=0.0,
-        advanced=True,
-    ),
-    Param(
-        "REPEATS",
-        "Repeats",
-        "int",
-        "repeated splits with different seeds (spatial: folds)",
-        default=5,
-        minimum=1,
-        maximum=100,
-    ),
-    Param(
-        "COVERAGE",
-        "Prediction interval coverage",
-        "float",
-        "split-conformal interval coverage (pred_lower, pred_upper)",
-        default=0.9,
-        minimum=0.5,
-        maximum=0.99,
-        advanced=True,
-    ),
-    Param(
-        "BASELINES",
-        "Compare with baselines",
-        "bool",
-        "also score ridge, gradient boosting and the mean side by side",
-        default=True,
-    ),
-    Param(
-        "HIDDEN",
-        "MLP hidden layers",
-        "string",
-        "comma-separated sizes",
-        default="64,32",
-        advanced=True,
-    ),
-    Param("EPOCHS", "MLP epochs (at most)", "int", "", default=300, minimum=1, advanced=True),
-    Param(
-        "LR",
-        "MLP learning rate",
-        "float",
-        "Adam learning rate",
-        default=0.001,
-        minimum=1e-6,
-        maximum=1.0,
-        advanced=True,
-    ),
-    Param(
-        "PATIENCE",
-        "MLP early-stopping patience",
-        "int",
-        "epochs without validation improvement",
-        default=30,
-        minimum=1,
-        advanced=True,
-    ),
-    Param("BATCH_SIZE", "MLP batch size", "int", "", default=32, minimum=1, advanced=True),
-    Param(
-        "TRAINED_MODEL",
-        "Trained model (apply instead of training)",
-        "file",
-        "a model saved by this algorithm; its feature list must match",
-        optional=True,
-        file_filter=MODEL_FILTER,
-    ),
-    Param(
-        "OUTPUT",
-        "Predicted regions",
-        "vector_out",
-        "the regions with prediction, residual, split, pred_lower and pred_upper",
-        geometry=POLYGONS,
-        style=StyleSpec("graduated", PREDICTION),
-    ),
-    Param(
-        "MODEL_FILE",
-        "Trained model file",
-        "file_out",
-        "scalers, feature list, log flag and weights; applies to new regions",
-        backend="outputs.model_file",
-        optional=True,
-        file_filter=MODEL_FILTER,
-    ),
-    Param(
-        "REPORT",
-        "Report",
-        "file_out",
-        "scatter of predicted against true, residual map, metric table with baselines",
-        optional=True,
-        file_filter=HTML_FILTER,
-    ),
-)
+TABLE = parameter_table("predictindicator")
 
 
 class PredictIndicator(UrbanSigAlgorithm):
@@ -176,6 +20,7 @@ class PredictIndicator(UrbanSigAlgorithm):
     group_key = "prediction"
     task = "predictindicator"
     table = TABLE
+    styles = {"OUTPUT": StyleSpec("graduated", PREDICTION)}
     help = help_html(
         "Predicts a socioeconomic indicator (population, housing, crime, ...) of regions from "
         "numeric features such as the region embeddings of the other algorithms, and "

@@ -303,7 +303,7 @@ def test_job_cancelled_during_training_writes_nothing(tmp_path):
         ({}, {"feature_prefix": "poi_"}, "FEATURE_PREFIX: no field .* 'poi_'"),
         ({}, {"feature_fields": "name"}, "FEATURE_FIELDS: field name is not numeric"),
         ({}, {"hidden": "64,x"}, "HIDDEN must be"),
-        ({}, {"coverage": 1.5}, "COVERAGE must be between 0 and 1"),
+        ({}, {"coverage": 1.5}, "COVERAGE must be at most 0.99"),
         ({}, {"split": "spatial", "block_size": 5000.0}, "BLOCK_SIZE: .* 1 blocks"),
     ],
 )  # fmt: skip

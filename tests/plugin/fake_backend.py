@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "backend"))
 
-from urbansig import jobs  # noqa: E402
+from urbansig import jobs, parameters  # noqa: E402
 from urbansig.cli import main  # noqa: E402
 from urbansig.protocol import BadInput  # noqa: E402
 
@@ -41,15 +41,14 @@ def run(spec, events):
 
 
 jobs.JOB_MODULES["fake"] = "__main__"
-JOB = jobs.Job(
-    task="fake",
-    summary="scripted",
-    run=run,
-    options=(
-        jobs.Option("scenario", "params", "what to do", required=True),
-        jobs.Option("pid_file", "params", "where to write the pid"),
+parameters.TABLE_MODULES["fake"] = "__main__"
+PARAMETERS = (
+    parameters.Parameter("SCENARIO", "Scenario", "string", help="what to do"),
+    parameters.Parameter(
+        "PID_FILE", "PID file", "string", help="where to write the pid", optional=True
     ),
 )
+JOB = jobs.Job(task="fake", summary="scripted", run=run)
 
 if __name__ == "__main__":
     sys.exit(main())

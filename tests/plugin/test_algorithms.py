@@ -58,8 +58,9 @@ def test_extent_to_spec(provider, captured, tmp_path):
         )
     spec = captured[0]
     assert spec["version"] == 1 and spec["task"] == "createh3grid"
-    assert spec["inputs"]["extent_crs"] == "EPSG:27572"
-    assert [float(v) for v in spec["inputs"]["extent"].split(",")] == [
+    corners, crs = spec["inputs"]["extent"].split(" [")
+    assert crs == "EPSG:27572]"
+    assert [float(v) for v in corners.split(",")] == [
         600000,
         2080000,
         604000,
@@ -98,7 +99,7 @@ def test_memory_layer_is_exported_for_the_backend(provider, captured, tmp_path):
 
 
 def test_neither_extent_nor_layer(provider, captured, tmp_path):
-    with pytest.raises(QgsProcessingException, match="EXTENT or INPUT"):
+    with pytest.raises(QgsProcessingException, match="one of EXTENT, INPUT"):
         run_alg(provider, "createh3grid", {"RESOLUTION": 8, "OUTPUT": str(tmp_path / "g.gpkg")})
     assert captured == []
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
+from urbansig.parameters import Parameter, parameters
 from urbansig.protocol import BadInput, Events, JobSpec
 
 # task name -> module that defines JOB. Modules import their heavy stack inside ``run``.
@@ -22,30 +23,31 @@ JOB_MODULES: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class Option:
-    """One input, parameter or output of a job (also a command-line flag)."""
-
-    name: str
-    section: str  # "inputs", "params" or "outputs"
-    help: str
-    type: Callable[[str], Any] = str
-    default: Any = None
-    required: bool = False
-    choices: tuple[Any, ...] | None = None
-    is_path: bool = False  # inputs/outputs holding a file or folder path
-
-
-@dataclass(frozen=True)
 class Job:
-    """A backend task: validated options and the function that runs it."""
+    """A backend task: the function that runs it; its options are its parameter table."""
 
     task: str
     summary: str
     run: Callable[[JobSpec, Events], dict[str, Any]]
-    options: tuple[Option, ...] = field(default_factory=tuple)
 
-    def option(self, section: str, name: str) -> Option | None:
-        return next((o for o in self.options if o.section == section and o.name == name), None)
+    @property
+    def options(self) -> tuple[Parameter, ...]:
+        """One parameter per job-spec entry (the first of those sharing a target)."""
+        seen: dict[tuple[str, str], Parameter] = {}
+        for p in parameters(self.task):
+            seen.setdefault((p.section, p.key), p)
+        return tuple(seen.values())
+
+    def required(self, section: str, key: str) -> bool:
+        """Whether the entry must be given: a parameter of that target is neither optional
+        nor has a default."""
+        return any(
+            p.section == section and p.key == key and not p.optional and p.default is None
+            for p in parameters(self.task)
+        )
+
+    def option(self, section: str, name: str) -> Parameter | None:
+        return next((o for o in self.options if o.section == section and o.key == name), None)
 
 
 def get_job(task: str) -> Job:

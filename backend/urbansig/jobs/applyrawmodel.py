@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from urbansig.jobs import Job, Option
-from urbansig.jobs.pooltrajectoriesraw import TRAJECTORY_OPTIONS, report_cleaning
+from urbansig.jobs import Job
+from urbansig.jobs.pooltrajectoriesraw import report_cleaning
 from urbansig.protocol import BadInput, Events, JobSpec
 
 
@@ -94,20 +94,4 @@ JOB = Job(
     task="applyrawmodel",
     summary="Apply a trained RAW model to trajectories: user embeddings and next-point forecasts",
     run=run,
-    options=(
-        *TRAJECTORY_OPTIONS,
-        Option("model", "inputs", "a model saved by pooltrajectoriesraw", required=True,
-               is_path=True),
-        Option("regions", "inputs", "region polygons to pool users into (optional)",
-               is_path=True),
-        Option("horizon_steps", "params", "steps to forecast after each user's last point",
-               type=int, default=5),
-        Option("pooling", "params", "sum (the paper's) or mean", default="sum",
-               choices=("sum", "mean")),
-        Option("min_visits", "params", "a user counts in a region after this many visits",
-               type=int, default=1),
-        Option("output_users", "outputs", "user table (.csv or .gpkg)", is_path=True),
-        Option("output_points", "outputs", "forecast points (GeoPackage)", is_path=True),
-        Option("output", "outputs", "region layer with emb_ columns and n_users", is_path=True),
-    ),
 )  # fmt: skip

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from urbansig.jobs import Job, Option
+from urbansig.jobs import Job
 from urbansig.protocol import BadInput, Events, JobSpec
 
 MAX_MISSING_SHARE = 0.10
@@ -457,98 +457,4 @@ JOB = Job(
     summary="Cluster mobile traffic tiles by their service-traffic signature (deep contrastive "
     "clustering), with k-means baselines and a report",
     run=run,
-    options=(
-        Option("input", "inputs", "NetMob 2023 folder, or a long traffic table", is_path=True),
-        Option(
-            "tiles",
-            "inputs",
-            "tile polygons with tile_id (default: the NetMob geojson)",
-            is_path=True,
-        ),
-        Option(
-            "model", "inputs", "a saved clustering model to apply instead of training", is_path=True
-        ),
-        Option("city", "params", "city folder name in the NetMob folder (default: the only one)"),
-        Option("services", "params", "comma-separated services (default: all)"),
-        Option(
-            "direction", "params", "traffic direction", default="both", choices=("DL", "UL", "both")
-        ),
-        Option(
-            "layout",
-            "params",
-            "temporal profile",
-            default="weekly_hourly",
-            choices=("weekly_hourly", "weekly_15min", "daily_hourly"),
-        ),
-        Option("profile_prefix", "params", "prefix of TILES fields holding the profiles"),
-        Option("n_clusters", "params", "number of clusters, or 'auto'", default="8"),
-        Option("k_min", "params", "smallest K tried by 'auto'", type=int, default=3),
-        Option("k_max", "params", "largest K tried by 'auto'", type=int, default=10),
-        Option("epochs", "params", "training epochs", type=int, default=60),
-        Option("batch_size", "params", "tiles per batch", type=int, default=256),
-        Option("lr", "params", "learning rate", type=float, default=1e-3),
-        Option(
-            "instance_temperature",
-            "params",
-            "instance NT-Xent temperature",
-            type=float,
-            default=0.5,
-        ),
-        Option(
-            "cluster_temperature", "params", "cluster NT-Xent temperature", type=float, default=1.0
-        ),
-        Option(
-            "entropy_weight",
-            "params",
-            "weight of the cluster entropy term while the representation trains",
-            type=float,
-            default=0.05,
-        ),
-        Option(
-            "encoder",
-            "params",
-            "time-series encoder: dense (time convolution + dense layers), or a small or "
-            "large residual CNN",
-            default="dense",
-            choices=("dense", "small", "large"),
-        ),
-        Option(
-            "normalisation",
-            "params",
-            "per-tile normalisation",
-            default="service_shape",
-            choices=("log_zscore", "share", "service_shape"),
-        ),
-        Option("max_train_tiles", "params", "tiles sampled per epoch", type=int, default=8_000),
-        Option(
-            "spatial",
-            "params",
-            "spatial contrast: the second view of a tile is a random neighbour",
-            type=_flag,
-            default=True,
-        ),
-        Option(
-            "neighbour_context",
-            "params",
-            "also feed each tile its neighbours' mean signature",
-            type=_flag,
-            default=False,
-        ),
-        Option("shift_hours", "params", "largest time shift (hours)", type=float, default=1.0),
-        *(
-            Option(
-                f"aug_{a}",
-                "params",
-                f"augmentation {a.replace('_', ' ')} on/off",
-                type=_flag,
-                default=a != "neighbour_mix",
-            )
-            for a in AUGMENTATIONS
-        ),
-        Option("label_field", "params", "TILES field of known classes for evaluation"),
-        Option("write_embeddings", "params", "write emb_ columns", type=_flag, default=False),
-        Option("output", "outputs", "output tile GeoPackage", required=True, is_path=True),
-        Option("report", "outputs", "HTML report", is_path=True),
-        Option("model_output", "outputs", "saved model file", is_path=True),
-    ),
 )

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from urbansig.jobs import Job, Option
+from urbansig.jobs import Job
 from urbansig.protocol import BadInput, Events, JobSpec
+
+
+def parse_extent(text: str) -> tuple[float, float, float, float, str]:
+    """'xmin,ymin,xmax,ymax [CRS]' -> the four numbers and the CRS (EPSG:4326 by default)."""
+    numbers, _, crs = text.partition("[")
+    try:
+        xmin, ymin, xmax, ymax = (float(v) for v in numbers.split(","))
+    except ValueError as exc:
+        raise BadInput(f"EXTENT must be 'xmin,ymin,xmax,ymax [CRS]', not {text!r}.") from exc
+    return xmin, ymin, xmax, ymax, crs.rstrip("] ").strip() or "EPSG:4326"
 
 
 def run(spec: JobSpec, events: Events) -> dict[str, Any]:
@@ -20,11 +30,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
             raise BadInput("INPUT: the polygon layer has no features.")
         source_crs = area.crs
     elif inputs.get("extent"):
-        try:
-            xmin, ymin, xmax, ymax = (float(v) for v in str(inputs["extent"]).split(","))
-        except ValueError as exc:
-            raise BadInput("EXTENT must be 'xmin,ymin,xmax,ymax'.") from exc
-        source_crs = inputs.get("extent_crs") or "EPSG:4326"
+        xmin, ymin, xmax, ymax, source_crs = parse_extent(str(inputs["extent"]))
         area = grids.extent_area(xmin, ymin, xmax, ymax, source_crs)
     else:
         raise BadInput("Give EXTENT or INPUT (a polygon layer) to cover with H3 cells.")
@@ -43,25 +49,4 @@ JOB = Job(
     task="createh3grid",
     summary="H3 cells covering an extent or polygons, as a polygon layer with region_id",
     run=run,
-    options=(
-        Option("extent", "inputs", "area to cover: xmin,ymin,xmax,ymax (in EXTENT_CRS)"),
-        Option("extent_crs", "inputs", "CRS of the extent (authid or WKT)", default="EPSG:4326"),
-        Option("polygons", "inputs", "polygon layer to cover instead of an extent", is_path=True),
-        Option("resolution", "params", "H3 resolution 0..15", type=int, required=True),
-        Option(
-            "max_cells",
-            "params",
-            "refuse grids with more cells than this",
-            type=int,
-            default=200_000,
-        ),
-        Option(
-            "output_crs",
-            "params",
-            "'input' (the area's CRS) or 'EPSG:4326'",
-            default="input",
-            choices=("input", "EPSG:4326"),
-        ),
-        Option("output", "outputs", "output GeoPackage", required=True, is_path=True),
-    ),
 )

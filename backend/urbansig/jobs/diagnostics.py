@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from urbansig.jobs import Job, Option
+from urbansig.jobs import Job
 from urbansig.protocol import Events, JobSpec
 
 
@@ -38,7 +38,4 @@ JOB = Job(
     task="diagnostics",
     summary="Write a backend report (versions, paths, device, GPU memory, forward timing)",
     run=run,
-    options=(
-        Option("output", "outputs", "report file (.html or .json)", required=True, is_path=True),
-    ),
 )

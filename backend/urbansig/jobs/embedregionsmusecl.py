@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from urbansig.jobs import Job, Option
+from urbansig.jobs import Job
 from urbansig.protocol import BadInput, Events, JobSpec
 
 IMAGE_CHUNK = 1024
@@ -35,7 +35,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
         model = MuseCL.load(inputs["model"], device, "MODEL")
         wanted = (*model.fused, model.target)
     else:
-        wanted = tuple(m.strip() for m in params["modalities"].split(",") if m.strip())
+        wanted = tuple(m.strip() for m in (params["modalities"] or "").split(",") if m.strip())
     data, notes = _read_modalities(regions, inputs, params, wanted, events.stage(0.0, 0.2))
     ablation_field = params.get("ablation_field") or ""
     if ablation_field and ablation_field not in regions.columns:
@@ -483,134 +483,4 @@ JOB = Job(
     task="embedregionsmusecl",
     summary="MuseCL region embeddings from two or more modalities (images, POIs, flows)",
     run=run,
-    options=(
-        Option("regions", "inputs", "region polygon layer", required=True, is_path=True),
-        Option("raster", "inputs", "remote-sensing raster (any bands)", is_path=True),
-        Option(
-            "streetview", "inputs", "street-view point layer with an image path field", is_path=True
-        ),
-        Option("pois", "inputs", "POI layer (points) or OSM .pbf", is_path=True),
-        Option("od", "inputs", "origin-destination table (CSV/Parquet)", is_path=True),
-        Option(
-            "model", "inputs", "a trained MuseCL model to apply instead of training", is_path=True
-        ),
-        Option(
-            "rs_weights",
-            "inputs",
-            "torchvision resnet18 state dict for the RS encoder",
-            is_path=True,
-        ),
-        Option(
-            "sv_weights",
-            "inputs",
-            "torchvision inception_v3 state dict for the SV encoder",
-            is_path=True,
-        ),
-        Option("id_field", "params", "region id field", default="region_id"),
-        Option("image_field", "params", "street-view field with the image path", default="path"),
-        Option("category_field", "params", "POI category field", default="category"),
-        Option("text_fields", "params", "POI text fields, comma separated", default="text"),
-        Option("od_origin", "params", "OD origin field", default="origin"),
-        Option("od_destination", "params", "OD destination field", default="destination"),
-        Option("od_count", "params", "OD count field (auto when empty)", default=""),
-        Option("in_field", "params", "region inflow field (instead of OD)", default=""),
-        Option("out_field", "params", "region outflow field (instead of OD)", default=""),
-        Option(
-            "modalities",
-            "params",
-            "rs, sv, flow, poi_counts, poi_text, comma list (empty: images + flow -> POI text)",
-            default="",
-        ),
-        Option("dim", "params", "embedding size", type=int, default=128),
-        Option("epochs_image", "params", "epochs of each image encoder", type=int, default=5),
-        Option("epochs_tabular", "params", "epochs of each MLP encoder", type=int, default=40),
-        Option("epochs_fusion", "params", "epochs of the fusion stage", type=int, default=20),
-        Option("epochs_text", "params", "skip-gram epochs", type=int, default=10),
-        Option("batch_image", "params", "image triplets per batch", type=int, default=32),
-        Option("batch_tabular", "params", "MLP triplets per batch", type=int, default=128),
-        Option("batch_fusion", "params", "regions per InfoNCE mini-batch", type=int, default=128),
-        Option(
-            "lr",
-            "params",
-            "learning rate of the image encoders (paper: 5e-4)",
-            type=float,
-            default=5e-4,
-        ),
-        Option("margin", "params", "triplet margin (cosine)", type=float, default=0.5),
-        Option(
-            "temperature",
-            "params",
-            "InfoNCE temperature (paper Eq. 11: 1)",
-            type=float,
-            default=0.1,
-        ),
-        Option(
-            "image_size",
-            "params",
-            "image side in pixels (street view needs >= 75)",
-            type=int,
-            default=80,
-        ),
-        Option(
-            "encoder_size",
-            "params",
-            "small (CPU) or full (torchvision layouts)",
-            default="small",
-            choices=("small", "full"),
-        ),
-        Option(
-            "finetune_heads",
-            "params",
-            "stage 2 also trains the encoders' projections",
-            default="false",
-            choices=("true", "false"),
-        ),
-        Option(
-            "fusion_triplet_weight",
-            "params",
-            "weight of the encoders' triplet loss kept during the fusion stage (0: paper)",
-            type=float,
-            default=0.0,
-        ),
-        Option(
-            "projection_head",
-            "params",
-            "InfoNCE on a projection head g(h), embedding h (false: on h itself, paper-literal)",
-            default="true",
-            choices=("true", "false"),
-        ),
-        Option(
-            "modality_maps",
-            "params",
-            "a learned map per fused modality before the attention (false: paper-literal)",
-            default="true",
-            choices=("true", "false"),
-        ),
-        Option(
-            "beta_entropy",
-            "params",
-            "weight of the attention weights' entropy term in the fusion loss (0: paper)",
-            type=float,
-            default=3.0,
-        ),
-        Option(
-            "images_per_epoch",
-            "params",
-            "anchor images per epoch of each image encoder",
-            type=int,
-            default=1024,
-        ),
-        Option("n_clusters", "params", "k-means clusters for the report map", type=int, default=3),
-        Option("ablation_field", "params", "indicator field: run the ablation on it", default=""),
-        Option("ablation_repeats", "params", "ablation split repeats", type=int, default=3),
-        Option(
-            "ablation_models",
-            "params",
-            "predictors scoring the ablation, comma separated (mlp, ridge, gbm)",
-            default="mlp,ridge",
-        ),
-        Option("output", "outputs", "output region GeoPackage", required=True, is_path=True),
-        Option("output_model", "outputs", "saved model file (.pt)", is_path=True),
-        Option("output_report", "outputs", "HTML report", is_path=True),
-    ),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from urbansig.jobs import Job, Option
+from urbansig.jobs import Job
 from urbansig.protocol import BadInput, Events, JobSpec
 
 SIZES = ("tiny", "small", "medium", "large")
@@ -56,11 +56,4 @@ JOB = Job(
     summary="A synthetic city with ground truth: NetMob-layout traffic, regions, POIs, "
     "trajectories, flows and imagery",
     run=run,
-    options=(
-        Option("size", "params", "tiny, small, medium or large", default="small", choices=SIZES),
-        Option("days", "params", "number of days from Monday 2019-03-25", type=int, default=7),
-        Option("region_resolution", "params", "H3 resolution of regions", type=int, default=9),
-        Option("n_users", "params", "users with trajectories (0: by size)", type=int, default=0),
-        Option("output", "outputs", "output folder", required=True, is_path=True),
-    ),
 )

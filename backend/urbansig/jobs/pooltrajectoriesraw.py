@@ -8,22 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from urbansig.jobs import Job, Option
+from urbansig.jobs import Job
 from urbansig.protocol import BadInput, Events, JobSpec
-
-TRAJECTORY_OPTIONS = (
-    Option("trajectories", "inputs", "trajectory points: CSV, GeoLife folder or point layer",
-           required=True, is_path=True),
-    Option("user_field", "params", "field holding the user id", default="user_id"),
-    Option("time_field", "params", "field holding the timestamp", default="timestamp"),
-    Option("assume_tz", "params", "time zone of timestamps written without one",
-           default="UTC"),
-    Option("utc_offset", "params",
-           "local time = UTC + this many hours, for time-of-day features and home/work; "
-           "'auto' guesses whole hours from the data's longitude", default="auto"),
-    Option("min_steps", "params", "skip users with fewer observed resampled steps",
-           type=int, default=12),
-)  # fmt: skip
 
 
 def check_positive(params: dict[str, Any], *names: str) -> None:
@@ -152,46 +138,4 @@ JOB = Job(
     task="pooltrajectoriesraw",
     summary="Pre-train a trajectory transformer (RAW), embed users and pool them into regions",
     run=run,
-    options=(
-        *TRAJECTORY_OPTIONS,
-        Option("regions", "inputs", "region polygons to pool users into", required=True,
-               is_path=True),
-        Option("model", "inputs", "a RAW model to use instead of pre-training", is_path=True),
-        Option("user_labels", "inputs", "table of user_id + LABEL_FIELD (e.g. users.csv)",
-               is_path=True),
-        Option("label_field", "params", "field of USER_LABELS to classify from embeddings",
-               default=""),
-        Option("step_minutes", "params", "resampling step in minutes", type=float, default=30.0),
-        Option("max_gap_minutes", "params",
-               "carry the last position at most this long; longer gaps are marked",
-               type=float, default=120.0),
-        Option("seq_len", "params", "sequence length (steps) seen by the model", type=int,
-               default=48),
-        Option("layers", "params", "transformer layers", type=int, default=2),
-        Option("width", "params", "hidden width", type=int, default=64),
-        Option("heads", "params", "attention heads (divide WIDTH)", type=int, default=4),
-        Option("epochs", "params", "pre-training epochs", type=int, default=20),
-        Option("lr", "params", "peak learning rate (AdamW)", type=float, default=1e-3),
-        Option("warmup", "params", "linear warm-up share of steps, then cosine decay",
-               type=float, default=0.1),
-        Option("batch_size", "params", "windows per batch", type=int, default=64),
-        Option("pooling", "params", "sum (the paper's) or mean", default="sum",
-               choices=("sum", "mean")),
-        Option("min_visits", "params",
-               "a user counts in a region after this many visits (distinct steps there)",
-               type=int, default=1),
-        Option("holdout_fraction", "params", "share of users held out of pre-training",
-               type=float, default=0.2),
-        Option("horizon_steps", "params", "steps ahead for the next-point evaluation",
-               type=int, default=5),
-        Option("markov_cell_m", "params", "cell size (m) of the Markov baseline's grid",
-               type=float, default=500.0),
-        Option("output", "outputs", "region layer with emb_ columns and n_users (GeoPackage)",
-               required=True, is_path=True),
-        Option("output_users", "outputs", "user table (.csv or .gpkg)", is_path=True),
-        Option("output_model", "outputs", "saved model file (.pt)", is_path=True),
-        Option("output_report", "outputs", "HTML report", is_path=True),
-        Option("checkpoint", "outputs", "training checkpoint, resumed from when present",
-               is_path=True),
-    ),
 )  # fmt: skip

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from urbansig.columns import PRED_LOWER, PRED_UPPER, PREDICTION, RESIDUAL, SPLIT
-from urbansig.jobs import Job, Option
+from urbansig.jobs import Job
 from urbansig.protocol import BadInput, Events, JobSpec
 
 OUTPUT_COLUMNS = (PREDICTION, RESIDUAL, SPLIT, PRED_LOWER, PRED_UPPER)
@@ -478,68 +478,4 @@ JOB = Job(
     task="predictindicator",
     summary="Predict an indicator from region features (MLP, ridge, boosting), evaluated honestly",
     run=run,
-    options=(
-        Option(
-            "input",
-            "inputs",
-            "region layer with features and the target",
-            required=True,
-            is_path=True,
-        ),
-        Option(
-            "trained_model",
-            "inputs",
-            "a model saved by this algorithm, to apply instead of training",
-            is_path=True,
-        ),
-        Option("feature_fields", "params", "comma-separated feature fields"),
-        Option("feature_prefix", "params", "use every field starting with this (e.g. emb_)"),
-        Option("target_field", "params", "numeric field to predict; NULL = to be predicted"),
-        Option(
-            "log_target",
-            "params",
-            "log1p scale: auto (non-negative and skewed), true, false",
-            default="auto",
-            choices=("auto", "true", "false"),
-        ),
-        Option(
-            "model", "params", "mlp, ridge or gbm", default="mlp", choices=("mlp", "ridge", "gbm")
-        ),
-        Option("hidden", "params", "MLP hidden layer sizes, e.g. 64,32", default="64,32"),
-        Option("epochs", "params", "MLP epochs at most", type=int, default=300),
-        Option("lr", "params", "MLP learning rate (Adam)", type=float, default=1e-3),
-        Option(
-            "patience",
-            "params",
-            "MLP early stopping: epochs without validation gain",
-            type=int,
-            default=30,
-        ),
-        Option("batch_size", "params", "MLP batch size", type=int, default=32),
-        Option(
-            "split",
-            "params",
-            "random (60/20/20) or spatial (block cross-validation)",
-            default="random",
-            choices=("random", "spatial"),
-        ),
-        Option(
-            "block_size",
-            "params",
-            "spatial block side in layer units (default: a fifth of the extent)",
-            type=float,
-        ),
-        Option("repeats", "params", "repeated splits (seeds; spatial: folds)", type=int, default=5),
-        Option("coverage", "params", "prediction interval coverage", type=float, default=0.9),
-        Option(
-            "baselines",
-            "params",
-            "also run ridge, gbm and the mean (true/false)",
-            type=_flag,
-            default=True,
-        ),
-        Option("output", "outputs", "output GeoPackage", required=True, is_path=True),
-        Option("model_file", "outputs", "save the trained model here", is_path=True),
-        Option("report", "outputs", "HTML report", is_path=True),
-    ),
 )
