@@ -42,5 +42,3 @@ class PredictIndicator(UrbanSigAlgorithm):
             raise QgsProcessingException(
                 "TARGET_FIELD is required to train (or give TRAINED_MODEL to apply a model)."
             )
-        if not params.get("feature_fields") and not params.get("feature_prefix"):
-            raise QgsProcessingException("Give FEATURE_FIELDS or FEATURE_PREFIX.")
