@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .process import ChildStartError, clean_environment, run_child
+from .process import Cancellable, ChildStartError, clean_environment, run_child
 
 PLUGIN_DIR = Path(__file__).resolve().parent.parent
 BACKEND_DIR = PLUGIN_DIR / "backend"
@@ -233,7 +233,7 @@ def setup_environment(
     force: bool = False,
     log: Callable[[str], None] = print,
     progress: Callable[[float], None] = lambda f: None,
-    feedback: object | None = None,
+    feedback: Cancellable | None = None,
 ) -> Path:
     """Create or update the backend environment; safe to re-run. Returns its interpreter.
 
@@ -285,7 +285,7 @@ def setup_environment(
     return python
 
 
-def _run(args: list[str], log: Callable[[str], None], feedback: object | None) -> None:
+def _run(args: list[str], log: Callable[[str], None], feedback: Cancellable | None) -> None:
     try:
         outcome = run_child(
             args, on_stdout=log, on_stderr=log, feedback=feedback, env=clean_environment()

@@ -10,6 +10,7 @@ from qgis.core import (
     QgsApplication,
     QgsCategorizedSymbolRenderer,
     QgsFillSymbol,
+    QgsMapLayer,
     QgsMapRendererParallelJob,
     QgsMapSettings,
     QgsProject,
@@ -34,7 +35,8 @@ PROJECT_LAYERS = (
 )
 
 
-def load(path: Path, name: str):
+def load(path: Path, name: str) -> QgsMapLayer | None:
+    layer: QgsMapLayer
     if path.suffix.lower() == ".tif":
         layer = QgsRasterLayer(str(path), name)
     else:
@@ -61,9 +63,9 @@ def pca_colour_layer(path: Path) -> QgsVectorLayer | None:
     import numpy as np
 
     layer = load(path, "Region embeddings (PCA colours)")
-    if layer is None:
+    if not isinstance(layer, QgsVectorLayer):
         return None
-    names = [f.name() for f in layer.fields() if f.name().startswith(EMBEDDING_PREFIX)]
+    names = [n for n in layer.fields().names() if n.startswith(EMBEDDING_PREFIX)]
     ids, rows = [], []
     for feature in layer.getFeatures():
         ids.append(feature[REGION_ID])

@@ -110,7 +110,7 @@ def build(chain: Chain) -> QgsProcessingModelAlgorithm:
         for name, spec in step.sources.items():
             child.addParameterSources(name, [_source(spec)])
         _fill_defaults(child, set(step.sources))
-        outputs = {}
+        outputs: dict[str, QgsProcessingModelOutput] = {}
         for child_output_name, title in step.outputs.items():
             model_output_name = re.sub(r"\W+", "_", title.lower()).strip("_")
             output = QgsProcessingModelOutput(model_output_name, title)
@@ -126,7 +126,7 @@ def build(chain: Chain) -> QgsProcessingModelAlgorithm:
 
 def _epochs(name: str, label: str, default: int) -> Callable[[], QgsProcessingParameterNumber]:
     return lambda: QgsProcessingParameterNumber(
-        name, label, QgsProcessingParameterNumber.Integer, default, minValue=1
+        name, label, QgsProcessingParameterNumber.Type.Integer, default, minValue=1
     )
 
 
@@ -228,7 +228,7 @@ def _raw_step(trajectories: tuple, regions: tuple, users: tuple | None) -> Step:
 
 
 def chains() -> list[Chain]:
-    polygons = [QgsProcessing.TypeVectorPolygon]
+    polygons = [QgsProcessing.SourceType.TypeVectorPolygon]
     return [
         Chain(
             "democity_clusters",
@@ -249,7 +249,7 @@ def chains() -> list[Chain]:
                 lambda: QgsProcessingParameterNumber(
                     "resolution",
                     "H3 resolution",
-                    QgsProcessingParameterNumber.Integer,
+                    QgsProcessingParameterNumber.Type.Integer,
                     9,
                     minValue=0,
                     maxValue=15,
@@ -257,14 +257,14 @@ def chains() -> list[Chain]:
                 lambda: QgsProcessingParameterFeatureSource(
                     "indicators",
                     "Indicator table (region_id + indicators)",
-                    [QgsProcessing.TypeVector],
+                    [QgsProcessing.SourceType.TypeVector],
                 ),
                 lambda: QgsProcessingParameterRasterLayer("raster", "Remote-sensing raster"),
                 lambda: QgsProcessingParameterVectorLayer(
-                    "streetview", "Street-view points", [QgsProcessing.TypeVectorPoint]
+                    "streetview", "Street-view points", [QgsProcessing.SourceType.TypeVectorPoint]
                 ),
                 lambda: QgsProcessingParameterVectorLayer(
-                    "pois", "POIs", [QgsProcessing.TypeVectorPoint]
+                    "pois", "POIs", [QgsProcessing.SourceType.TypeVectorPoint]
                 ),
                 lambda: QgsProcessingParameterFile("od", "Origin-destination flows (CSV)"),
                 lambda: QgsProcessingParameterString(

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 # Variables QGIS sets for its own Python and libraries; they break another interpreter.
 LEAKY_VARIABLES = (
@@ -29,6 +30,12 @@ LEAKY_VARIABLES = (
     "QGIS_PREFIX_PATH",
     "VIRTUAL_ENV",
 )
+
+
+class Cancellable(Protocol):
+    """What the loop needs of a feedback object (QgsProcessingFeedback has it)."""
+
+    def isCanceled(self) -> bool: ...  # noqa: N802 - QGIS API
 
 
 class ChildStartError(RuntimeError):
@@ -55,7 +62,7 @@ def run_child(
     args: Sequence[str],
     on_stdout: Callable[[str], None],
     on_stderr: Callable[[str], None] | None = None,
-    feedback: object | None = None,
+    feedback: Cancellable | None = None,
     env: dict[str, str] | None = None,
     poll_s: float = 0.1,
     terminate_grace_s: float = 5.0,

@@ -9,7 +9,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from qgis.core import QgsProcessingException, QgsProcessingFeedback
+from qgis.core import (  # type: ignore[attr-defined]  # 3.22 stubs lack QgsProcessingException
+    QgsProcessingException,
+    QgsProcessingFeedback,
+)
 
 from . import backend_env
 from .process import ChildStartError, run_child

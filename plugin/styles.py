@@ -54,7 +54,7 @@ class StyleSpec:
 
 def _base_symbol(layer: QgsVectorLayer, color: str) -> QgsSymbol:
     geometry = layer.geometryType()
-    if geometry == QgsWkbTypes.PointGeometry:
+    if geometry == QgsWkbTypes.GeometryType.PointGeometry:
         return QgsMarkerSymbol.createSimple({"color": color, "size": "2", "outline_style": "no"})
     return QgsFillSymbol.createSimple(
         {"color": color, "outline_color": "64,64,64,128", "outline_width": "0.1"}

@@ -39,10 +39,10 @@ def apply_defaults(job: Job, spec: JobSpec) -> None:
         if option.is_path:
             _check_path(option.name, option.section, str(value))
     known = {(o.section, o.key) for o in job.options}
-    for section in ("inputs", "params", "outputs"):
-        unknown = sorted(k for k in getattr(spec, section) if (section, k) not in known)
+    for name in ("inputs", "params", "outputs"):
+        unknown = sorted(k for k in getattr(spec, name) if (name, k) not in known)
         if unknown:
-            raise BadInput(f"Unknown {section} for task {job.task}: {', '.join(unknown)}.")
+            raise BadInput(f"Unknown {name} for task {job.task}: {', '.join(unknown)}.")
 
 
 def convert(option: Parameter, value: Any) -> Any:

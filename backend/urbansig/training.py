@@ -117,7 +117,8 @@ def fit(
     started = time.perf_counter()
     for epoch in range(start_epoch, config.epochs):
         model.train()
-        total, count, parts_sum = 0.0, 0, {}
+        total, count = 0.0, 0
+        parts_sum: dict[str, float] = {}
         for step, batch in enumerate(batches()):
             if events is not None:
                 events.check_cancelled()

@@ -10,7 +10,6 @@ from typing import Any
 from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingContext,
-    QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputFile,
     QgsProcessingOutputFolder,
@@ -23,7 +22,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from ..runner import backend_status, make_spec, run_job
+from ..runner import QgsProcessingException, backend_status, make_spec, run_job
 from ..styles import StyleSpec, style_output
 from .params import OUTPUT_KINDS, backend_value, make_parameter
 
@@ -194,10 +193,12 @@ class UrbanSigAlgorithm(QgsProcessingAlgorithm):
             "DEVICE", self.tr("Device"), options=DEVICES, defaultValue=0
         )
         seed = QgsProcessingParameterNumber(
-            "SEED", self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 0, minValue=0
+            "SEED", self.tr("Random seed"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0
         )
         for parameter in (device, seed):
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(
+                parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced
+            )
             self.addParameter(parameter)
 
     def run_backend(

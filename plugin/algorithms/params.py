@@ -24,13 +24,14 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
     QgsProcessingParameterVectorLayer,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 
 from ..layer_io import source_for_backend
 
 GEOMETRY_TYPES = {
-    "polygon": QgsProcessing.TypeVectorPolygon,
-    "point": QgsProcessing.TypeVectorPoint,
-    "any": QgsProcessing.TypeVectorAnyGeometry,
+    "polygon": QgsProcessing.SourceType.TypeVectorPolygon,
+    "point": QgsProcessing.SourceType.TypeVectorPoint,
+    "any": QgsProcessing.SourceType.TypeVectorAnyGeometry,
 }
 OUTPUT_KINDS = ("vector_out", "file_out", "folder_out")
 # Unbounded numbers: the dialog's integer spin box is 32-bit, so a wider bound wraps round
@@ -40,8 +41,9 @@ NUMBER_LIMITS = {"int": 2**31 - 1, "float": 1e12}
 
 def make_parameter(alg: QgsProcessingAlgorithm, p: Any) -> QgsProcessingParameterDefinition:
     """The QGIS parameter for ``p`` (a backend ``urbansig.parameters.Parameter``)."""
-    label = alg.tr(p.label)
+    label = QCoreApplication.translate("UrbanSignatures", p.label)
     kind = p.kind
+    parameter: QgsProcessingParameterDefinition
     if kind == "vector":
         parameter = QgsProcessingParameterVectorLayer(
             name=p.name, description=label, types=[GEOMETRY_TYPES[p.geometry]], optional=p.optional
@@ -54,9 +56,9 @@ def make_parameter(alg: QgsProcessingAlgorithm, p: Any) -> QgsProcessingParamete
             label,
             defaultValue=p.default,
             parentLayerParameterName=p.parent,
-            type=QgsProcessingParameterField.Numeric
+            type=QgsProcessingParameterField.DataType.Numeric
             if p.numeric
-            else QgsProcessingParameterField.Any,
+            else QgsProcessingParameterField.DataType.Any,
             allowMultiple=kind == "fields",
             optional=p.optional,
         )
@@ -64,7 +66,7 @@ def make_parameter(alg: QgsProcessingAlgorithm, p: Any) -> QgsProcessingParamete
         parameter = QgsProcessingParameterEnum(
             p.name,
             label,
-            options=[alg.tr(text) for text in p.labels],
+            options=[QCoreApplication.translate("UrbanSignatures", text) for text in p.labels],
             defaultValue=p.choices.index(p.default),
             optional=p.optional,
         )
@@ -72,9 +74,9 @@ def make_parameter(alg: QgsProcessingAlgorithm, p: Any) -> QgsProcessingParamete
         parameter = QgsProcessingParameterExtent(p.name, label, optional=p.optional)
     elif kind in ("int", "float"):
         number_type = (
-            QgsProcessingParameterNumber.Integer
+            QgsProcessingParameterNumber.Type.Integer
             if kind == "int"
-            else QgsProcessingParameterNumber.Double
+            else QgsProcessingParameterNumber.Type.Double
         )
         parameter = QgsProcessingParameterNumber(
             p.name,
@@ -91,7 +93,9 @@ def make_parameter(alg: QgsProcessingAlgorithm, p: Any) -> QgsProcessingParamete
         parameter = QgsProcessingParameterString(p.name, label, p.default, optional=p.optional)
     elif kind in ("file", "folder"):
         behavior = (
-            QgsProcessingParameterFile.File if kind == "file" else QgsProcessingParameterFile.Folder
+            QgsProcessingParameterFile.Behavior.File
+            if kind == "file"
+            else QgsProcessingParameterFile.Behavior.Folder
         )
         parameter = QgsProcessingParameterFile(
             p.name, label, behavior=behavior, fileFilter=p.file_filter, optional=p.optional
@@ -114,7 +118,7 @@ def make_parameter(alg: QgsProcessingAlgorithm, p: Any) -> QgsProcessingParamete
         raise ValueError(f"unknown parameter kind {kind!r}")
     parameter.setHelp(p.help or p.label)
     if p.advanced:
-        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
     return parameter
 
 

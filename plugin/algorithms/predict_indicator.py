@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingException
-
 from ..columns import PREDICTION
 from ..parameter_tables import parameter_table
+from ..runner import QgsProcessingException
 from ..styles import StyleSpec
 from .base import UrbanSigAlgorithm, help_html
 from .params import help_table

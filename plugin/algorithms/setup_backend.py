@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from qgis.core import (
-    QgsProcessingException,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
@@ -14,6 +13,7 @@ from qgis.core import (
 )
 
 from .. import backend_env
+from ..runner import QgsProcessingException
 from .base import UrbanSigAlgorithm, help_html
 
 
@@ -54,7 +54,7 @@ class SetUpBackend(UrbanSigAlgorithm):
             QgsProcessingParameterFile(
                 "VENV_DIR",
                 self.tr("Environment folder"),
-                behavior=QgsProcessingParameterFile.Folder,
+                behavior=QgsProcessingParameterFile.Behavior.Folder,
                 optional=True,
             )
         )
@@ -62,7 +62,7 @@ class SetUpBackend(UrbanSigAlgorithm):
             QgsProcessingParameterFile(
                 "WHEEL_DIR",
                 self.tr("Offline wheel folder"),
-                behavior=QgsProcessingParameterFile.Folder,
+                behavior=QgsProcessingParameterFile.Behavior.Folder,
                 optional=True,
             )
         )

@@ -30,7 +30,7 @@ def typed_value(parameter: QgsProcessingParameterNumber) -> float:
     default = parameter.defaultValue()
     base = float(default) if default is not None else max(low, 0.0)
     for candidate in (base + 1, base - 1, base * 2, base / 2, 7, 0.5, low, high):
-        whole = parameter.dataType() == QgsProcessingParameterNumber.Integer
+        whole = parameter.dataType() == QgsProcessingParameterNumber.Type.Integer
         candidate = float(round(candidate)) if whole else candidate
         if low <= candidate <= high and candidate != default and abs(candidate) < 1e6:
             return candidate
@@ -71,7 +71,7 @@ def main(out_path: str) -> None:
             box.selectAll()
             text = (
                 str(int(value))
-                if parameter.dataType() == QgsProcessingParameterNumber.Integer
+                if parameter.dataType() == QgsProcessingParameterNumber.Type.Integer
                 else str(value)
             )
             QTest.keyClicks(box.lineEdit() if hasattr(box, "lineEdit") else box, text)

@@ -151,9 +151,9 @@ def test_dialog_parameters_follow_the_table(provider):
             where = f"{alg.name()} {p.name}"
             assert qgis is not None, where
             assert qgis.description() == p.label, where
-            optional = bool(qgis.flags() & QgsProcessingParameterDefinition.FlagOptional)
+            optional = bool(qgis.flags() & QgsProcessingParameterDefinition.Flag.FlagOptional)
             assert optional == p.optional, where
-            advanced = bool(qgis.flags() & QgsProcessingParameterDefinition.FlagAdvanced)
+            advanced = bool(qgis.flags() & QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             assert advanced == p.advanced, where
             if p.kind == "enum":
                 assert qgis.options() == list(p.labels), where

@@ -231,7 +231,7 @@ def read_netmob_profiles(
         if result["n_values"] == 92:
             quarter_seen = np.ones(96, dtype=bool)
             quarter_seen[_MISSING_DST] = False
-            observed = quarter_seen.reshape(per_day, -1).all(axis=1)
+            observed = np.asarray(quarter_seen.reshape(per_day, -1).all(axis=1))
         acc.add_block(d, s, result["tile_ids"], result["values"], day_offset(layout, day), observed)
         if events is not None:
             events.progress(n_done / len(files), f"read {path.name}")
@@ -345,12 +345,13 @@ def _reduce(columns: list[np.ndarray], per_day: int, n: int) -> np.ndarray:
 def _reduce_into(out: np.ndarray, columns: list[np.ndarray]) -> None:
     """Sum 96 (or 92) quarter-hour columns into the (n, per_day) steps of ``out`` (fastest
     when its columns are contiguous, i.e. the transpose of a (per_day, n) array)."""
-    if len(columns) == 92:
-        columns = [*columns[:8], *([None] * len(_MISSING_DST)), *columns[8:]]
+    slots: list[np.ndarray | None] = list(columns)
+    if len(columns) == 92:  # None marks the quarter hours a DST day lacks
+        slots = [*columns[:8], *([None] * len(_MISSING_DST)), *columns[8:]]
     per_day = out.shape[1]
     group = 96 // per_day
     for step in range(per_day):
-        present = [c for c in columns[step * group : (step + 1) * group] if c is not None]
+        present = [c for c in slots[step * group : (step + 1) * group] if c is not None]
         if present:
             total = out[:, step]
             np.copyto(total, present[0])

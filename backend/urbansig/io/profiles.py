@@ -118,7 +118,7 @@ class ProfileAccumulator:
         """Row of each (unique) tile id, adding unseen ones."""
         if self._last is not None and np.array_equal(self._last[0], tile_ids):
             return self._last[1]  # the same tiles as the previous file
-        idx = self.index.get_indexer(tile_ids)
+        idx = self.index.get_indexer(pd.Index(tile_ids))
         new = idx < 0
         if new.any():
             fresh = tile_ids[new]
@@ -181,7 +181,7 @@ class ProfileAccumulator:
             return
         uniq, inverse = np.unique(tile_ids, return_inverse=True)
         rows = self.rows(uniq)[inverse]
-        np.add.at(self.sums, (direction, service, steps, rows), values)
+        np.add.at(self.sums[direction], (service, steps, rows), values)  # a view: in place
 
     def result(
         self, divisor: np.ndarray | None = None

@@ -190,7 +190,7 @@ def read_traffic_table(
             report.malformed_lines += int(bad.sum())
             for line in chunk["_line"].to_numpy()[bad][:20]:
                 report.problem(f"{path}, line {line}: bad tile_id, timestamp, service or value")
-        service_idx = lookup.get_indexer(chunk["service"])
+        service_idx = lookup.get_indexer(pd.Index(chunk["service"]))
         keep = ~bad & (service_idx >= 0)
         used.update(np.unique(service_idx[keep]).tolist())
         if not keep.any():
@@ -218,11 +218,11 @@ def read_traffic_table(
         divisor[base : base + per_day] += 1
     if acc.n == 0:
         raise BadInput(f"{path}: no valid row for the selected services ({', '.join(chosen)}).")
-    tile_ids, values, unobserved = acc.result(divisor)
+    tile_ids, profile_values, unobserved = acc.result(divisor)
     if aware_any:
         report.notes.append("time zone-aware timestamps were read as local wall-clock time")
     else:
         report.notes.append("timestamps without a time zone were read as local wall-clock time")
     if unobserved.size:
         report.problem(unobserved_problem(layout, unobserved))
-    return TrafficProfiles(tile_ids, chosen, values, layout, report)
+    return TrafficProfiles(tile_ids, chosen, profile_values, layout, report)

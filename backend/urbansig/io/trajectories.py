@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -213,7 +214,7 @@ def _to_utc(values: pd.Series, assume_tz: str, report: ReadReport) -> pd.Series:
     """Timestamps as datetime64[ns, UTC]: aware ones converted, naive ones in assume_tz,
     numbers as Unix seconds (or milliseconds when above 1e11)."""
     if pd.api.types.is_numeric_dtype(values):
-        unit = "ms" if values.abs().max() > 1e11 else "s"
+        unit: Literal["ms", "s"] = "ms" if values.abs().max() > 1e11 else "s"
         report.notes.append(f"numeric times read as Unix epoch {unit} (UTC)")
         return pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
     if not pd.api.types.is_datetime64_any_dtype(values):
@@ -354,5 +355,5 @@ def _speed_filter(frame: pd.DataFrame, max_speed_kmh: float) -> np.ndarray:
                     last = i - 1
                 continue
             i += 1
-        k = np.searchsorted(flagged, end)
+        k = int(np.searchsorted(flagged, end))
     return keep

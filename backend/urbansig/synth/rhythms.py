@@ -145,7 +145,7 @@ def usage(service: int, dow: int) -> np.ndarray:
     if name == "Teams":
         if work:
             return 0.02 + plateau(8.8, 12.2, 0.5) + plateau(13.8, 17.7, 0.5)
-        return 0.02
+        return np.full_like(HOURS, 0.02, dtype=float)
     if name == "Web_e-Commerce":
         sunday = 1.5 if kind == SUNDAY else 1.0
         return awake * (0.3 + 0.8 * bump(13, 1) + sunday * bump(21.3, 1.3))

@@ -89,7 +89,7 @@ def make_traffic_model(
     m /= m.sum(axis=1, keepdims=True)
     taste = np.exp(0.28 * rng.standard_normal((n, len(SERVICES))))
     uplink = UPLINK[None, :] * np.exp(0.2 * rng.standard_normal((n, len(SERVICES))))
-    covered = rng.uniform(size=n) >= UNCOVERED
+    covered = np.asarray(rng.uniform(size=n) >= UNCOVERED)
     return TrafficModel(seed, m * activity[:, None], taste, uplink, covered, signature_table(k))
 
 
