@@ -16,6 +16,8 @@ MARKOV_CELL_M = 500.0  # the grid of the home/work estimates
 
 
 def run(spec: JobSpec, events: Events) -> dict[str, Any]:
+    from urbansig.io.regions import read_regions
+    from urbansig.io.trajectories import read_points
     from urbansig.models.raw import pipeline as pl
     from urbansig.models.raw import workflow as wf
     from urbansig.models.raw.method import RawModel
@@ -36,9 +38,9 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     seed_everything(spec.seed)
     method = RawModel.load(inputs["model"], device=device)
     method.seed = spec.seed
-    regions = pl.read_regions(inputs["regions"]) if inputs.get("regions") else None
+    regions = read_regions(inputs["regions"]) if inputs.get("regions") else None
     events.progress(0.02, "Reading trajectories")
-    points, n_raw = pl.read_points(
+    points, n_raw = read_points(
         inputs["trajectories"], params["user_field"], params["time_field"],
         params["assume_tz"], events,
     )  # fmt: skip
@@ -53,8 +55,8 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     run_metrics: dict[str, Any] = {"n_users": len(seq.user_ids)}
     events.progress(0.1, "Embedding users")
     embeddings = method.transform(seq, events.stage(0.1, 0.6))
+    from urbansig.io.users import write_table
     from urbansig.io.vector import write_layer
-    from urbansig.models.raw.pipeline import write_table
 
     written: dict[str, str] = {}
     if outputs.get("output_points"):

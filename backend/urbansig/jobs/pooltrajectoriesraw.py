@@ -54,6 +54,9 @@ def settings(params: dict[str, Any]):
 def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     import torch
 
+    from urbansig.io.regions import read_regions
+    from urbansig.io.trajectories import read_points
+    from urbansig.io.users import read_labels
     from urbansig.models.raw import pipeline as pl
     from urbansig.models.raw import workflow as wf
     from urbansig.models.raw.method import RawData, RawModel
@@ -68,10 +71,10 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
         events.log(f"SEQ_LEN: using the model's sequence length {loaded.seq_len}.")
         params["seq_len"] = loaded.seq_len
     events.progress(0.0, "Reading regions")
-    regions = pl.read_regions(inputs["regions"])
+    regions = read_regions(inputs["regions"])
     labels_path = inputs.get("user_labels")
     events.progress(0.02, "Reading trajectories")
-    points, n_raw = pl.read_points(
+    points, n_raw = read_points(
         inputs["trajectories"], params["user_field"], params["time_field"],
         params["assume_tz"], events,
     )  # fmt: skip
@@ -99,7 +102,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
         loaded.norm.check_fits(x, y, "MODEL")
     labels = None
     if labels_path:
-        labels = pl.read_labels(labels_path, params["label_field"], points.user_ids)
+        labels = read_labels(labels_path, params["label_field"], points.user_ids)
     events.check_cancelled()
     events.progress(0.05, "Resampling trajectories")
     seq, clean, dropped = pl.sequences(
@@ -162,9 +165,9 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
 
 def write(method, region_layer, users, outputs, training, evaluation) -> dict[str, str]:
     """The region layer, and when asked the user table, the model file and the report."""
+    from urbansig.io.users import write_table
     from urbansig.io.vector import write_layer
     from urbansig.models.raw import workflow as wf
-    from urbansig.models.raw.pipeline import write_table
 
     written = {"output": str(write_layer(region_layer, outputs["output"]))}
     if users is not None:
