@@ -378,3 +378,13 @@ def test_numeric_text_from_a_joined_csv_is_read_as_numbers():
     assert converted.tolist()[:2] == [1.5, 2.0] and converted.isna().tolist()[2:] == [True, True]
     words = pd.Series(["dense", "2"])
     assert numeric_text(words) is words
+
+
+def test_settings_defaults_are_the_parameter_tables():
+    from urbansig.parameters import default
+
+    model = IndicatorPredictor()
+    for key in ("model", "epochs", "lr", "patience", "batch_size"):
+        assert getattr(model, key) == default("predictindicator", key), key
+    hidden = tuple(int(v) for v in default("predictindicator", "hidden").split(","))
+    assert model.hidden == hidden

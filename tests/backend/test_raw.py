@@ -480,3 +480,16 @@ def test_the_raw_models_import_no_table_or_learning_library():
         env={"PYTHONPATH": str(backend), "PATH": ""},
     )  # fmt: skip
     assert out.stdout.strip() == "[]"
+
+
+def test_settings_defaults_are_the_parameter_tables():
+    from urbansig.parameters import default
+
+    settings, config, method = RawSettings(), RawConfig(), RawModel(device="cpu")
+    for key in ("seq_len", "layers", "width", "heads", "epochs", "lr", "warmup", "batch_size"):
+        assert getattr(settings, key) == default("pooltrajectoriesraw", key), key
+    for key in ("layers", "width", "heads"):
+        assert getattr(config, key) == default("pooltrajectoriesraw", key), key
+    assert config.max_len == default("pooltrajectoriesraw", "seq_len")
+    assert method.step_s == default("pooltrajectoriesraw", "step_minutes") * 60
+    assert method.max_gap_s == default("pooltrajectoriesraw", "max_gap_minutes") * 60

@@ -8,11 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from urbansig import parameters
 from urbansig.jobs import Job
 from urbansig.jobs.pooltrajectoriesraw import report_cleaning
 from urbansig.protocol import BadInput, Events, JobSpec
 
-MARKOV_CELL_M = 500.0  # the grid of the home/work estimates
+# the grid of the home/work estimates: the training job's default
+MARKOV_CELL_M = parameters.default("pooltrajectoriesraw", "markov_cell_m")
 
 
 def run(spec: JobSpec, events: Events) -> dict[str, Any]:

@@ -65,7 +65,8 @@ class RawModel(Method[RawData, np.ndarray]):
     """RAW: a GPT-like trajectory transformer; ``transform`` gives one embedding per user.
 
     ``step_s``, ``max_gap_s`` and ``utc_offset_s`` are the time layout the sequences were
-    resampled with; a loaded model keeps the one it was trained with.
+    resampled with (defaults: the table's STEP_MINUTES and MAX_GAP_MINUTES); a loaded model
+    keeps the one it was trained with.
     """
 
     method = METHOD
@@ -74,14 +75,18 @@ class RawModel(Method[RawData, np.ndarray]):
     def __init__(
         self,
         settings: RawSettings | None = None,
-        step_s: int = 1800,
-        max_gap_s: int = 7200,
+        step_s: int | None = None,
+        max_gap_s: int | None = None,
         utc_offset_s: int = 0,
         device: str | torch.device = "auto",
         seed: int = 0,
         generator: torch.Generator | None = None,
     ) -> None:
         self.settings = settings or RawSettings()
+        if step_s is None:
+            step_s = int(_default("step_minutes") * 60)
+        if max_gap_s is None:
+            max_gap_s = int(_default("max_gap_minutes") * 60)
         self.step_s, self.max_gap_s = int(step_s), int(max_gap_s)
         self.utc_offset_s = int(utc_offset_s)
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
