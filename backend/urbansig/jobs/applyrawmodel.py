@@ -26,9 +26,6 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     from urbansig.training import resolve_device, seed_everything
 
     inputs, params, outputs = spec.inputs, spec.params, spec.outputs
-    for name in ("horizon_steps", "min_visits", "min_steps"):
-        if params[name] <= 0:
-            raise BadInput(f"{name.upper()} must be positive, not {params[name]}.")
     if bool(inputs.get("regions")) != bool(outputs.get("output")):
         raise BadInput("REGIONS and OUTPUT go together: give both to pool users into regions.")
     if not (outputs.get("output") or outputs.get("output_users") or outputs.get("output_points")):
