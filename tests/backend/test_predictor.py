@@ -10,7 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from urbansig.models.predictor import IndicatorPredictor, evaluate_features, make_splits
+from urbansig.models.predictor import (
+    IndicatorPredictor,
+    RegressionData,
+    evaluate_features,
+    make_splits,
+)
 from urbansig.models.predictor.conformal import conformal_halfwidth, min_calibration_size
 from urbansig.models.predictor.splits import TEST, TRAIN, VALIDATION, block_ids
 from urbansig.models.predictor.trees import TreeEnsemble
@@ -44,7 +49,7 @@ def test_ridge_matches_scikit_learn_and_recovers_a_linear_relation():
     from sklearn.preprocessing import StandardScaler
 
     X, y, z = linear_data()
-    model = IndicatorPredictor("ridge", log_target=True).fit(X[:300], y[:300])
+    model = IndicatorPredictor("ridge", log_target=True).fit(RegressionData(X[:300], y[:300]))
     scaler = StandardScaler().fit(X[:300])
     reference = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(scaler.transform(X[:300]), z[:300])
     expected = reference.predict(scaler.transform(X[300:]))
@@ -112,7 +117,7 @@ def test_auto_log_target_for_counts_and_skewed_values():
 def test_save_load_round_trip_gives_identical_predictions(tmp_path, kind):
     X, y, _ = linear_data(n=200)
     model = IndicatorPredictor(kind, hidden=(16, 8), epochs=30, seed=1, device="cpu")
-    model.fit(X[:120], y[:120], X[120:160], y[120:160], feature_names=list("abcde"))
+    model.fit(RegressionData(X[:120], y[:120], X[120:160], y[120:160], list("abcde")))
     model.calibrate(X[120:160], y[120:160], 0.8)
     path = model.save(tmp_path / f"{kind}.pt")
     loaded = IndicatorPredictor.load(path)
@@ -172,7 +177,7 @@ def test_conformal_interval_coverage_is_about_right(kind):
     X, y, _ = linear_data(n=3400, noise=0.5, seed=5)
     fit, cal, test = slice(0, 600), slice(600, 1400), slice(1400, None)
     model = IndicatorPredictor(kind, epochs=60, patience=10, hidden=(16,), device="cpu")
-    model.fit(X[fit], y[fit], X[cal], y[cal])
+    model.fit(RegressionData(X[fit], y[fit], X[cal], y[cal]))
     model.calibrate(X[cal], y[cal], coverage=0.9)
     lower, upper = model.predict_interval(X[test])
     covered = np.mean((y[test] >= lower) & (y[test] <= upper))
@@ -373,3 +378,13 @@ def test_numeric_text_from_a_joined_csv_is_read_as_numbers():
     assert converted.tolist()[:2] == [1.5, 2.0] and converted.isna().tolist()[2:] == [True, True]
     words = pd.Series(["dense", "2"])
     assert numeric_text(words) is words
+
+
+def test_settings_defaults_are_the_parameter_tables():
+    from urbansig.parameters import default
+
+    model = IndicatorPredictor()
+    for key in ("model", "epochs", "lr", "patience", "batch_size"):
+        assert getattr(model, key) == default("predictindicator", key), key
+    hidden = tuple(int(v) for v in default("predictindicator", "hidden").split(","))
+    assert model.hidden == hidden

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from urbansig.models.raw.baselines import MarkovGrid, persistence
+from urbansig.models.raw.method import RawModel, RawSettings
 from urbansig.models.raw.model import RawConfig, RawTransformer
-from urbansig.models.raw.persist import load_raw, save_raw
 from urbansig.models.raw.pooling import pool_regions, visit_counts
 from urbansig.models.raw.profiles import home_work
 from urbansig.models.raw.sequences import (
@@ -209,14 +209,37 @@ def test_save_load_gives_identical_embeddings(tmp_path):
     model = _model(max_len=8)
     w = make_windows(seq, norm, 8, 8, min_observed=1)
     before = embed_users(model, w, 2, torch.device("cpu"))
-    path = save_raw(tmp_path / "m.pt", model, norm, {"step_s": 1800, "max_gap_s": 3600,
-                                                      "utc_offset_s": 0, "seq_len": 8})  # fmt: skip
-    loaded, norm2, config = load_raw(path)
+    method = RawModel(RawSettings(seq_len=8), step_s=1800, max_gap_s=3600, device="cpu")
+    method.model, method.norm = model, norm
+    path = method.save(tmp_path / "m.pt")
+    loaded = RawModel.load(path)
     after = embed_users(
-        loaded, make_windows(seq, norm2, 8, 8, min_observed=1), 2, torch.device("cpu")
+        loaded.model, make_windows(seq, loaded.norm, 8, 8, min_observed=1), 2, torch.device("cpu")
     )
     np.testing.assert_array_equal(before, after)
-    assert config["step_s"] == 1800 and norm2 == norm
+    assert loaded.step_s == 1800 and loaded.seq_len == 8 and loaded.norm == norm
+    assert loaded.config["step_s"] == 1800
+    np.testing.assert_array_equal(loaded.transform(seq), method.transform(seq))
+
+
+def test_a_file_written_by_the_earlier_save_raw_still_loads(tmp_path):
+    """save_raw wrote the same config keys; files from before RawModel load unchanged."""
+    from urbansig.models.serialization import save_model
+
+    user, t, x, y, _ = sort_and_dedupe(*_hand_sequence())
+    seq = resample(user, t, x, y, IDS, 1800, 3600)
+    norm = Normaliser.fit(seq.x, seq.y, "EPSG:2154")
+    model = _model(max_len=8)
+    config = {
+        "version": 1, "layout": "xy+gap/tod/dow", "model": model.config.to_dict(),
+        "normaliser": norm.to_config(), "step_s": 1800, "max_gap_s": 3600,
+        "utc_offset_s": 3600, "seq_len": 8, "training": {"n_points": 7}, "metrics": {},
+    }  # fmt: skip
+    path = save_model(tmp_path / "old.pt", "raw", config, model.state_dict())
+    loaded = RawModel.load(path)
+    assert (loaded.step_s, loaded.max_gap_s, loaded.utc_offset_s) == (1800, 3600, 3600)
+    assert loaded.model.config == model.config and loaded.norm == norm
+    assert loaded.transform(seq).shape == (2, model.config.width)
 
 
 def test_overlapping_windows_count_each_step_once():
@@ -240,7 +263,7 @@ def test_load_refuses_another_method(tmp_path):
 
     save_model(tmp_path / "other.pt", "musecl", {}, {"w": torch.zeros(1)})
     with pytest.raises(BadInput, match="MODEL"):
-        load_raw(tmp_path / "other.pt")
+        RawModel.load(tmp_path / "other.pt")
 
 
 # ---- the jobs, on a small generated dataset ------------------------------------------------
@@ -439,3 +462,34 @@ def test_synthetic_city_quality_floors(tmp_path):
     assert m["label_accuracy_raw_embeddings"] >= 0.6
     assert m["raw_km_150min"] <= 2.0 * m["persistence_km_150min"]
     assert m["regions_with_users"] >= 0.5 * manifest["n_regions"]
+
+
+def test_the_raw_models_import_no_table_or_learning_library():
+    """models/raw reads no files: pandas, geopandas and scikit-learn come in only when used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, urbansig.models.raw, urbansig.models.raw.method, urbansig.models.raw.workflow"
+        ", urbansig.models.raw.pipeline; "
+        "print([m for m in ('pandas', 'geopandas', 'sklearn') if m in sys.modules])"
+    )
+    backend = Path(__file__).resolve().parents[2] / "backend"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={"PYTHONPATH": str(backend), "PATH": ""},
+    )  # fmt: skip
+    assert out.stdout.strip() == "[]"
+
+
+def test_settings_defaults_are_the_parameter_tables():
+    from urbansig.parameters import default
+
+    settings, config, method = RawSettings(), RawConfig(), RawModel(device="cpu")
+    for key in ("seq_len", "layers", "width", "heads", "epochs", "lr", "warmup", "batch_size"):
+        assert getattr(settings, key) == default("pooltrajectoriesraw", key), key
+    for key in ("layers", "width", "heads"):
+        assert getattr(config, key) == default("pooltrajectoriesraw", key), key
+    assert config.max_len == default("pooltrajectoriesraw", "seq_len")
+    assert method.step_s == default("pooltrajectoriesraw", "step_minutes") * 60
+    assert method.max_gap_s == default("pooltrajectoriesraw", "max_gap_minutes") * 60

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -357,3 +358,41 @@ def _speed_filter(frame: pd.DataFrame, max_speed_kmh: float) -> np.ndarray:
             i += 1
         k = int(np.searchsorted(flagged, end))
     return keep
+
+
+@dataclass
+class Points:
+    """Trajectory points of the kept users, sorted by user then time."""
+
+    user: np.ndarray  # int64 index into user_ids
+    user_ids: np.ndarray  # object
+    t: np.ndarray  # int64 seconds since epoch (UTC)
+    lon: np.ndarray
+    lat: np.ndarray
+
+
+def read_points(
+    path: str, user_field: str, time_field: str, assume_tz: str, events
+) -> tuple[Points, int]:
+    """Trajectory points through the shared reader; returns them and the raw point count."""
+    frame, report = read_trajectories(
+        Path(path), user_field=user_field, time_field=time_field, assume_tz=assume_tz
+    )
+    for problem in report.problems[:20]:
+        events.warning(f"TRAJECTORIES: {problem}")
+    for note in report.notes:  # the reader's assumptions, e.g. the time zone of naive times
+        events.warning(f"TRAJECTORIES: {note}")
+    events.log(f"TRAJECTORIES: {report.summary()}")
+    if frame.empty:
+        raise BadInput(f"TRAJECTORIES: {path} holds no usable trajectory points.")
+    codes, ids = np.unique(frame["user_id"].astype(str).to_numpy(), return_inverse=True)
+    naive_utc = frame["time"].dt.tz_convert("UTC").dt.tz_localize(None)
+    t = naive_utc.to_numpy().astype("datetime64[s]").astype(np.int64)
+    points = Points(
+        ids.astype(np.int64).ravel(),
+        codes.astype(object),
+        t,
+        frame["lon"].to_numpy(np.float64),
+        frame["lat"].to_numpy(np.float64),
+    )
+    return points, len(frame)

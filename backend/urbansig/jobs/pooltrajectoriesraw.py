@@ -12,27 +12,15 @@ from urbansig.jobs import Job
 from urbansig.protocol import BadInput, Events, JobSpec
 
 
-def check_positive(params: dict[str, Any], *names: str) -> None:
-    for name in names:
-        if params[name] <= 0:
-            raise BadInput(f"{name.upper()} must be positive, not {params[name]}.")
-
-
 def validate(spec: JobSpec) -> None:
+    """Checks across parameters; each one's type and range the runtime checks from the table."""
     p = spec.params
-    check_positive(p, "step_minutes", "seq_len", "layers", "width", "heads", "epochs")
-    check_positive(p, "lr", "batch_size", "min_visits", "horizon_steps", "markov_cell_m")
-    check_positive(p, "min_steps")
     if p["width"] % p["heads"]:
         raise BadInput(f"WIDTH ({p['width']}) must be a multiple of HEADS ({p['heads']}).")
     if p["max_gap_minutes"] < p["step_minutes"]:
         raise BadInput("MAX_GAP_MINUTES must be at least STEP_MINUTES.")
     if p["seq_len"] < p["horizon_steps"] + 2:
         raise BadInput("SEQ_LEN must exceed HORIZON_STEPS by at least 2 (context for rollouts).")
-    if not 0.0 < p["holdout_fraction"] < 0.9:
-        raise BadInput("HOLDOUT_FRACTION must be between 0 and 0.9 (users held out to evaluate).")
-    if not 0.0 <= p["warmup"] < 1.0:
-        raise BadInput("WARMUP must be a share of the training steps in [0, 1).")
     if spec.inputs.get("user_labels") and not p.get("label_field"):
         raise BadInput("LABEL_FIELD: give the field of USER_LABELS that holds the user labels.")
     users = spec.outputs.get("output_users")
@@ -40,70 +28,103 @@ def validate(spec: JobSpec) -> None:
         raise BadInput("OUTPUT_USERS must be a .csv or .gpkg file.")
 
 
+def settings(params: dict[str, Any]):
+    """RAW's sizes and training settings from the job's parameters."""
+    from urbansig.models.raw.method import RawSettings
+
+    return RawSettings(
+        seq_len=params["seq_len"], layers=params["layers"], width=params["width"],
+        heads=params["heads"], epochs=params["epochs"], lr=params["lr"],
+        warmup=params["warmup"], batch_size=params["batch_size"],
+    )  # fmt: skip
+
+
 def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     import torch
 
+    from urbansig.io.regions import read_regions
+    from urbansig.io.trajectories import read_points
+    from urbansig.io.users import read_labels
     from urbansig.models.raw import pipeline as pl
-    from urbansig.models.raw.persist import load_raw
+    from urbansig.models.raw import workflow as wf
+    from urbansig.models.raw.method import RawData, RawModel
     from urbansig.training import resolve_device, seed_everything
 
     validate(spec)
     inputs, params, outputs = spec.inputs, spec.params, spec.outputs
     device = resolve_device(spec.device)
     generator = seed_everything(spec.seed)
-    loaded = load_raw(inputs["model"]) if inputs.get("model") else None
-    if loaded is not None and params["seq_len"] != loaded[2]["seq_len"]:
-        events.log(f"SEQ_LEN: using the model's sequence length {loaded[2]['seq_len']}.")
-        params["seq_len"] = int(loaded[2]["seq_len"])
+    loaded = RawModel.load(inputs["model"], device=device) if inputs.get("model") else None
+    if loaded is not None and params["seq_len"] != loaded.seq_len:
+        events.log(f"SEQ_LEN: using the model's sequence length {loaded.seq_len}.")
+        params["seq_len"] = loaded.seq_len
     events.progress(0.0, "Reading regions")
-    regions = pl.read_regions(inputs["regions"])
+    regions = read_regions(inputs["regions"])
     labels_path = inputs.get("user_labels")
     events.progress(0.02, "Reading trajectories")
-    points, n_raw = pl.read_points(
+    points, n_raw = read_points(
         inputs["trajectories"], params["user_field"], params["time_field"],
         params["assume_tz"], events,
     )  # fmt: skip
-    step_s, max_gap_s = int(params["step_minutes"] * 60), int(params["max_gap_minutes"] * 60)
     if loaded is not None:
-        model, norm, mcfg = loaded
-        crs = norm.crs
-        step_s, max_gap_s, utc_off = mcfg["step_s"], mcfg["max_gap_s"], mcfg["utc_offset_s"]
-        if step_s != int(params["step_minutes"] * 60):
-            events.warning(f"STEP_MINUTES: using the model's step of {step_s // 60} minutes.")
+        method = loaded
+        if method.step_s != int(params["step_minutes"] * 60):
+            events.warning(
+                f"STEP_MINUTES: using the model's step of {method.step_s // 60} minutes."
+            )
     else:
-        model = None
-        crs = pl.choose_crs(regions.crs, points.lon, points.lat)
-        utc_off = pl.utc_offset(params["utc_offset"], points.lon)
+        settings_ = settings(params)
+        settings_.checkpoint = outputs.get("checkpoint")
+        method = RawModel(
+            settings_,
+            step_s=int(params["step_minutes"] * 60),
+            max_gap_s=int(params["max_gap_minutes"] * 60),
+            utc_offset_s=pl.utc_offset(params["utc_offset"], points.lon),
+            device=device,
+            seed=spec.seed,
+            generator=generator,
+        )
+    crs = loaded.crs if loaded is not None else pl.choose_crs(regions.crs, points.lon, points.lat)
     x, y = pl.project(points.lon, points.lat, crs)
     if loaded is not None:
-        norm.check_fits(x, y, "MODEL")
+        loaded.norm.check_fits(x, y, "MODEL")
     labels = None
     if labels_path:
-        labels = pl.read_labels(labels_path, params["label_field"], points.user_ids)
+        labels = read_labels(labels_path, params["label_field"], points.user_ids)
     events.check_cancelled()
     events.progress(0.05, "Resampling trajectories")
-    seq, clean, dropped = pl.sequences(points, x, y, step_s, max_gap_s, params["min_steps"])
+    seq, clean, dropped = pl.sequences(
+        points, x, y, method.step_s, method.max_gap_s, params["min_steps"]
+    )
     report_cleaning(events, clean, dropped, params["min_steps"])
-    from urbansig.models.raw.workflow import RawRun
-
-    flow = RawRun(
-        seq=seq, crs=crs, step_s=step_s, max_gap_s=max_gap_s, utc_offset_s=utc_off,
-        params=params, device=device, generator=generator, seed=spec.seed, events=events,
-    )  # fmt: skip
-    flow.split_users()
-    if model is None:
-        flow.train(events.stage(0.08, 0.75), outputs.get("checkpoint"))
-    else:
-        flow.use(model, norm)
-    flow.embed(events.stage(0.75, 0.85))
+    holdout = wf.split_users(len(seq.user_ids), params["holdout_fraction"], spec.seed)
+    evaluation = wf.Evaluation()
+    run_metrics = evaluation.metrics
+    run_metrics["n_users"] = len(seq.user_ids)
+    run_metrics["n_users_holdout"] = int(holdout.sum())
+    if loaded is None:
+        train = RawData(seq.select(np.flatnonzero(~holdout)), crs)
+        method.fit(train, events.stage(0.08, 0.75))
+        run_metrics.update(method.metrics)
+    embeddings = method.transform(seq, events.stage(0.75, 0.85))
     events.progress(0.85, "Evaluating next-point prediction")
-    flow.evaluate_next_points()
+    wf.evaluate_next_points(
+        method, seq, holdout, params["horizon_steps"], params["markov_cell_m"], evaluation
+    )
+    kept_labels = None
     if labels is not None:
-        flow.evaluate_labels(labels[np.searchsorted(points.user_ids, seq.user_ids)])
+        kept_labels = labels[np.searchsorted(points.user_ids, seq.user_ids)]
+        wf.evaluate_labels(
+            seq, embeddings, kept_labels, method.utc_offset_s, params["markov_cell_m"],
+            spec.seed, events, evaluation,
+        )  # fmt: skip
     events.check_cancelled()
     events.progress(0.9, "Pooling users into regions")
-    region_layer = flow.pool(points, regions, params["pooling"], params["min_visits"])
-    metrics = flow.metrics | {
+    region_layer = wf.pool(
+        points, regions, seq, embeddings, method.step_s, params["pooling"],
+        params["min_visits"], events, run_metrics,
+    )  # fmt: skip
+    metrics = run_metrics | {
         "n_points": n_raw,
         "duplicate_times": clean.duplicate_times,
         "unsorted_rows": clean.unsorted_rows,
@@ -112,10 +133,42 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     for name, value in metrics.items():
         events.metric(name, value)
     events.progress(0.95, "Writing outputs")
+    users = None
+    if outputs.get("output_users"):
+        users = wf.user_table(
+            seq, embeddings, holdout, method.utc_offset_s, params["markov_cell_m"],
+            labels=kept_labels,
+        )  # fmt: skip
+    training = {
+        "n_points": n_raw,
+        "n_users": len(seq.user_ids),
+        "train_loss": method.history.train_loss if method.history else [],
+        "torch_version": torch.__version__,
+    }
     with torch.no_grad():
-        written = flow.write(region_layer, outputs, n_raw, torch_version=torch.__version__)
+        written = write(method, region_layer, users, outputs, training, evaluation)
     events.progress(1.0, "Done")
     return {"outputs": written, "metrics": metrics}
+
+
+def write(method, region_layer, users, outputs, training, evaluation) -> dict[str, str]:
+    """The region layer, and when asked the user table, the model file and the report."""
+    from urbansig.io.users import write_table
+    from urbansig.io.vector import write_layer
+    from urbansig.models.raw import workflow as wf
+
+    written = {"output": str(write_layer(region_layer, outputs["output"]))}
+    if users is not None:
+        written["output_users"] = str(write_table(users, outputs["output_users"]))
+    if outputs.get("output_model"):
+        path = method.save(outputs["output_model"], evaluation.metrics, training)
+        written["output_model"] = str(path)
+    if outputs.get("output_report"):
+        rep = wf.report(method, evaluation, evaluation.metrics)
+        written["output_report"] = str(rep.save(outputs["output_report"]))
+    if outputs.get("checkpoint"):
+        written["checkpoint"] = outputs["checkpoint"]
+    return written
 
 
 def report_cleaning(events, clean, dropped: np.ndarray, min_steps: int) -> None:

@@ -10,6 +10,7 @@ Apply mode (TRAINED_MODEL): a saved model predicts the layer; known targets are 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,13 +23,25 @@ OUTPUT_COLUMNS = (PREDICTION, RESIDUAL, SPLIT, PRED_LOWER, PRED_UPPER)
 BASELINES = ("ridge", "gbm", "mean")
 
 
-def _flag(value: str) -> bool:
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("use true or false")
+@dataclass
+class Outcome:
+    """What a run writes: the predictions for ``frame`` and what the report shows.
+
+    ``y`` is the target (NaN where unknown), ``bounds`` the interval (or None), ``rows``
+    the per-model metric rows, ``scatter`` (true, predicted, part name) for the figure.
+    """
+
+    frame: Any
+    predictor: Any
+    pred: np.ndarray
+    y: np.ndarray
+    split_names: np.ndarray
+    bounds: tuple[np.ndarray, np.ndarray] | None
+    rows: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    summary: dict[str, Any]
+    scatter: tuple[np.ndarray, np.ndarray, np.ndarray]
+    fields: list[str]
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -44,13 +57,7 @@ def _hidden(text: str) -> tuple[int, ...]:
 
 
 def _check_params(params: dict[str, Any]) -> None:
-    for name in ("epochs", "patience", "repeats", "batch_size"):
-        if params[name] < (0 if name == "patience" else 1):
-            raise BadInput(f"{name.upper()} must be at least 1, not {params[name]}.")
-    if not params["lr"] > 0:
-        raise BadInput(f"LR must be positive, not {params['lr']}.")
-    if not 0.0 < params["coverage"] < 1.0:
-        raise BadInput(f"COVERAGE must be between 0 and 1 (e.g. 0.9), not {params['coverage']}.")
+    # the table's minimum 0 lets BLOCK_SIZE 0 through; blocks need a positive side
     if params.get("block_size") is not None and not params["block_size"] > 0:
         raise BadInput(f"BLOCK_SIZE must be positive (layer units), not {params['block_size']}.")
 
@@ -146,7 +153,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
         raise BadInput("INPUT: the region layer has no features.")
     target_field = params.get("target_field") or None
     if inputs.get("trained_model"):
-        predictor = IndicatorPredictor.load(inputs["trained_model"], "TRAINED_MODEL")
+        predictor = IndicatorPredictor.load(inputs["trained_model"], parameter="TRAINED_MODEL")
         return _apply(spec, events, frame, predictor, target_field)
     if target_field is None:
         raise BadInput("TARGET_FIELD is required to train (or give TRAINED_MODEL to apply one).")
@@ -157,19 +164,51 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
 
 
 def _train(spec, events, frame, fields, target_field, hidden) -> dict[str, Any]:
-    from urbansig.models.predictor import (
-        auto_log_target,
-        check_target,
-        evaluate_split,
-        make_splits,
-        summarise,
-    )
-    from urbansig.models.predictor.conformal import min_calibration_size
-    from urbansig.models.predictor.splits import PART_NAMES, TEST, VALIDATION, check_split_size
+    from urbansig.models.predictor import summarise
+    from urbansig.models.predictor.splits import PART_NAMES
 
     params = spec.params
     X = feature_matrix(frame, fields)
     y = target_values(frame, target_field)
+    labelled = _labelled(y, target_field)
+    y_lab, X_lab = y[labelled], X[labelled]
+    log_target = _choose_log_target(params["log_target"], y_lab, target_field, events)
+    splits = _make_splits(frame, labelled, params, spec.seed)
+    options = _options(params, hidden, spec.device)
+    records, predictor = _evaluate(
+        events, X_lab, y_lab, splits, _models(params), log_target, spec.seed, fields, options
+    )
+    rows = summarise(records)
+    part0 = splits[0]
+    _calibrate(predictor, X_lab, y_lab, part0, params["coverage"], events)
+    events.progress(0.88, "Predicting every region")
+    pred = predictor.predict(X)
+    bounds = predictor.predict_interval(X)
+    split_names = np.full(len(frame), "predicted", dtype=object)
+    split_names[labelled] = np.asarray(PART_NAMES, dtype=object)[part0]
+    metrics = _train_metrics(rows, params["model"], y, bounds, labelled, part0, log_target)
+    metrics["n_predicted"] = int(len(frame) - len(labelled))
+    _emit_metrics(events, rows, metrics)
+    summary = {
+        "target_field": target_field,
+        "n_labelled": len(labelled),
+        "split": params["split"],
+        "block_size": params.get("block_size"),
+        "repeats": params["repeats"],
+        "seed": spec.seed,
+        "metrics": rows,
+    }
+    scatter = (y_lab, pred[labelled], split_names[labelled])
+    outcome = Outcome(
+        frame, predictor, pred, y, split_names, bounds, rows, metrics, summary, scatter, fields
+    )
+    return _write(spec, events, outcome)
+
+
+def _labelled(y: np.ndarray, target_field: str) -> np.ndarray:
+    """Indices of the regions with a known target; BadInput when too few."""
+    from urbansig.models.predictor.splits import check_split_size
+
     labelled = np.flatnonzero(np.isfinite(y))
     if len(labelled) == 0:
         raise BadInput(
@@ -177,31 +216,52 @@ def _train(spec, events, frame, fields, target_field, hidden) -> dict[str, Any]:
             "10 regions need a known value to train on."
         )
     check_split_size(len(labelled))
-    y_lab, X_lab = y[labelled], X[labelled]
-    log_target = _log_choice(params["log_target"], y_lab, auto_log_target)
+    return labelled
+
+
+def _choose_log_target(choice: str, y_lab: np.ndarray, target_field: str, events) -> bool:
+    from urbansig.models.predictor import auto_log_target, check_target
+
+    log_target = _log_choice(choice, y_lab, auto_log_target)
     check_target(y_lab, log_target)
-    if log_target and params["log_target"] == "auto":
+    if log_target and choice == "auto":
         events.log(f"LOG_TARGET auto: {target_field} is a non-negative count or skewed: log1p.")
+    return log_target
+
+
+def _make_splits(frame, labelled: np.ndarray, params: dict[str, Any], seed: int):
+    from urbansig.models.predictor import make_splits
+
     coords = region_coords(frame.iloc[labelled]) if params["split"] == "spatial" else None
-    splits = make_splits(
-        len(labelled),
-        params["split"],
-        params["repeats"],
-        spec.seed,
-        coords,
-        params.get("block_size"),
+    return make_splits(
+        len(labelled), params["split"], params["repeats"], seed, coords, params.get("block_size")
     )
+
+
+def _models(params: dict[str, Any]) -> list[str]:
+    """The chosen model first, then (with BASELINES) the other baselines."""
     models = [params["model"]]
     if params["baselines"]:
         models += [m for m in BASELINES if m != params["model"]]
-    options = {
+    return models
+
+
+def _options(params: dict[str, Any], hidden: tuple[int, ...], device: str) -> dict[str, Any]:
+    return {
         "hidden": hidden,
         "epochs": params["epochs"],
         "lr": params["lr"],
         "patience": params["patience"],
-        "device": spec.device,
+        "device": device,
         "batch_size": params["batch_size"],
     }
+
+
+def _evaluate(events, X_lab, y_lab, splits, models, log_target, seed, fields, options):
+    """Every model on every split: metric records and the first repeat's chosen model."""
+    from urbansig.models.predictor import evaluate_split
+    from urbansig.models.predictor.splits import TEST
+
     records, main_predictor = [], None
     train_events = events.stage(0.05, 0.85)
     total = len(splits) * len(models)
@@ -212,7 +272,7 @@ def _train(spec, events, frame, fields, target_field, hidden) -> dict[str, Any]:
             stage = train_events.stage(step / total, (step + 1) / total)
             stage.progress(0.0, f"repeat {r + 1}/{len(splits)}: {model}")
             predictor, metrics, _ = evaluate_split(
-                X_lab, y_lab, part, model, log_target, spec.seed + r, stage, fields, **options
+                X_lab, y_lab, part, model, log_target, seed + r, stage, fields, **options
             )
             records.append(
                 {
@@ -225,32 +285,37 @@ def _train(spec, events, frame, fields, target_field, hidden) -> dict[str, Any]:
             )
             if r == 0 and m == 0:
                 main_predictor = predictor
-    rows = summarise(records)
-    part0 = splits[0]
-    coverage = params["coverage"]
+    return records, main_predictor
+
+
+def _calibrate(predictor, X_lab, y_lab, part0, coverage: float, events) -> None:
+    """Split-conformal interval from the first repeat's validation part."""
+    from urbansig.models.predictor.conformal import min_calibration_size
+    from urbansig.models.predictor.splits import VALIDATION
+
     val0 = part0 == VALIDATION
-    if not main_predictor.calibrate(X_lab[val0], y_lab[val0], coverage):
+    if not predictor.calibrate(X_lab[val0], y_lab[val0], coverage):
         events.warning(
             f"COVERAGE {coverage}: the validation part has {int(val0.sum())} regions; "
             f"at least {min_calibration_size(coverage)} are needed for a guaranteed "
             "interval, so the interval uses the largest validation residual."
         )
-    events.progress(0.88, "Predicting every region")
-    main_pred = main_predictor.predict(X)
-    lower, upper = main_predictor.predict_interval(X)
-    split_names = np.full(len(frame), "predicted", dtype=object)
-    split_names[labelled] = np.asarray(PART_NAMES, dtype=object)[part0]
+
+
+def _train_metrics(rows, model, y, bounds, labelled, part0, log_target) -> dict[str, Any]:
+    """The chosen model's metrics plus the interval's coverage on the first test part."""
+    from urbansig.models.predictor.splits import TEST
+
+    lower, upper = bounds
     test_rows = labelled[part0 == TEST]
     inside = (y[test_rows] >= lower[test_rows]) & (y[test_rows] <= upper[test_rows])
-    metrics = _metrics(rows, params["model"])
+    metrics = _metrics(rows, model)
     metrics["interval_coverage_test"] = float(inside.mean()) if len(inside) else float("nan")
-    metrics.update(
-        {
-            "log_target": log_target,
-            "n_labelled": len(labelled),
-            "n_predicted": int(len(frame) - len(labelled)),
-        }
-    )
+    metrics.update({"log_target": log_target, "n_labelled": len(labelled)})
+    return metrics
+
+
+def _emit_metrics(events, rows, metrics) -> None:
     for row in rows:
         for key in ("r2", "rmse", "mae", "r2_orig", "rmse_orig", "mae_orig"):
             events.metric(
@@ -259,31 +324,6 @@ def _train(spec, events, frame, fields, target_field, hidden) -> dict[str, Any]:
                 std=_finite(row[f"{key}_std"]),
             )
     events.metric("interval_coverage_test", _finite(metrics["interval_coverage_test"]))
-    summary = {
-        "target_field": target_field,
-        "n_labelled": len(labelled),
-        "split": params["split"],
-        "block_size": params.get("block_size"),
-        "repeats": params["repeats"],
-        "seed": spec.seed,
-        "metrics": rows,
-    }
-    scatter = (y_lab, main_pred[labelled], split_names[labelled])
-    return _write(
-        spec,
-        events,
-        frame,
-        main_predictor,
-        main_pred,
-        y,
-        split_names,
-        (lower, upper),
-        rows,
-        metrics,
-        summary,
-        scatter,
-        fields,
-    )
 
 
 def _apply(spec, events, frame, predictor, target_field) -> dict[str, Any]:
@@ -326,61 +366,37 @@ def _apply(spec, events, frame, predictor, target_field) -> dict[str, Any]:
     split_names = np.full(len(frame), "predicted", dtype=object)
     summary = {"target_field": target_field, "applied_model": str(spec.inputs["trained_model"])}
     scatter = (y[known], pred[known], np.full(int(known.sum()), "test", dtype=object))
-    return _write(
-        spec,
-        events,
-        frame,
-        predictor,
-        pred,
-        y,
-        split_names,
-        bounds,
-        rows,
-        metrics,
-        summary,
-        scatter,
-        fields,
+    outcome = Outcome(
+        frame, predictor, pred, y, split_names, bounds, rows, metrics, summary, scatter, fields
     )
+    return _write(spec, events, outcome)
 
 
-def _write(
-    spec,
-    events,
-    frame,
-    predictor,
-    pred,
-    y,
-    split_names,
-    bounds,
-    rows,
-    metrics,
-    summary,
-    scatter,
-    fields,
-) -> dict[str, Any]:
+def _write(spec, events, outcome: Outcome) -> dict[str, Any]:
     from urbansig.io.vector import write_layer
 
+    frame, predictor, y, bounds = outcome.frame, outcome.predictor, outcome.y, outcome.bounds
     events.check_cancelled()
     out = frame.drop(columns=[c for c in OUTPUT_COLUMNS if c in frame.columns])
     if len(out.columns) < len(frame.columns):
         events.warning("INPUT already had prediction columns; they are replaced.")
-    out[PREDICTION] = pred
-    out[RESIDUAL] = np.where(np.isfinite(y), y - pred, np.nan)
-    out[SPLIT] = split_names
+    out[PREDICTION] = outcome.pred
+    out[RESIDUAL] = np.where(np.isfinite(y), y - outcome.pred, np.nan)
+    out[SPLIT] = outcome.split_names
     if bounds is not None:
         out[PRED_LOWER], out[PRED_UPPER] = bounds
     events.progress(0.9, "Writing the layer")
     write_layer(out, spec.outputs["output"])
     outputs = {"output": spec.outputs["output"]}
     if spec.outputs.get("model_file"):
-        predictor.save(spec.outputs["model_file"], extra={"training": summary})
+        predictor.save(spec.outputs["model_file"], extra={"training": outcome.summary})
         outputs["model_file"] = spec.outputs["model_file"]
     if spec.outputs.get("report"):
         events.progress(0.95, "Writing the report")
-        _report(spec, out, predictor, y, rows, metrics, summary, scatter, fields)
+        _report(spec, out, outcome)
         outputs["report"] = spec.outputs["report"]
     events.progress(1.0, "Done")
-    return {"outputs": outputs, "metrics": _finite(metrics)}
+    return {"outputs": outputs, "metrics": _finite(outcome.metrics)}
 
 
 def _finite(value: Any) -> Any:
@@ -409,10 +425,12 @@ def _metrics(rows: list[dict[str, Any]], model: str) -> dict[str, Any]:
     return flat
 
 
-def _report(spec, out, predictor, y, rows, metrics, summary, scatter, fields) -> None:
+def _report(spec, out, outcome: Outcome) -> None:
     from urbansig.models.predictor.figures import residual_map, scatter_figure
     from urbansig.report import Report
 
+    predictor, y, rows, metrics = outcome.predictor, outcome.y, outcome.rows, outcome.metrics
+    summary, scatter, fields = outcome.summary, outcome.scatter, outcome.fields
     target = summary.get("target_field") or "target"
     log = predictor.log_target
     report = Report(f"Predict indicator: {target}")

@@ -1,12 +1,18 @@
 """Indicator prediction from region features (the downstream task of MuseCL).
 
-Public: :class:`IndicatorPredictor` (mlp / ridge / gbm / mean, fit / predict / save / load)
+Public: :class:`IndicatorPredictor` (mlp / ridge / gbm / mean; a :class:`Method`:
+fit(RegressionData) / transform / save / load)
 and :func:`evaluate_features` (repeated random or spatial-block splits, test-part metrics).
 """
 
 from __future__ import annotations
 
-from urbansig.models.predictor.estimator import METHOD, MODEL_KINDS, IndicatorPredictor
+from urbansig.models.predictor.estimator import (
+    METHOD,
+    MODEL_KINDS,
+    IndicatorPredictor,
+    RegressionData,
+)
 from urbansig.models.predictor.evaluate import (
     auto_log_target,
     check_target,
@@ -21,6 +27,7 @@ __all__ = [
     "METHOD",
     "MODEL_KINDS",
     "IndicatorPredictor",
+    "RegressionData",
     "auto_log_target",
     "check_target",
     "evaluate_features",

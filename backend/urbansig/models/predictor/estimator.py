@@ -9,12 +9,15 @@ the boosted trees as flat node arrays (see trees.py), or the mean, all as tensor
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import torch
 
+from urbansig import parameters
+from urbansig.models.base import Method
 from urbansig.models.predictor.conformal import conformal_halfwidth
 from urbansig.models.predictor.trees import TreeEnsemble
 from urbansig.models.serialization import load_model, save_model
@@ -26,22 +29,57 @@ MODEL_KINDS = ("mlp", "ridge", "gbm", "mean")
 RIDGE_ALPHAS = np.logspace(-3, 3, 13)
 
 
-class IndicatorPredictor:
-    """Predict an indicator from region features; sklearn-style fit / predict / save / load."""
+def _default(key: str) -> Any:
+    return parameters.default(METHOD, key)
+
+
+def _default_hidden() -> tuple[int, ...]:
+    return tuple(int(v) for v in str(_default("hidden")).split(",") if v.strip())
+
+
+@dataclass
+class RegressionData:
+    """Features ``X`` (n, d) and target ``y`` (n,, original scale) to fit on.
+
+    ``X_val``/``y_val`` (optional) drive the MLP's early stopping; ``feature_names`` name
+    the columns of ``X`` (default x0, x1, ...).
+    """
+
+    X: np.ndarray
+    y: np.ndarray | None = None
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    feature_names: Sequence[str] | None = field(default=None)
+
+
+class IndicatorPredictor(Method[RegressionData, np.ndarray]):
+    """Predict an indicator from region features: fit / transform (= predict) / save / load.
+
+    Defaults of ``model``, ``hidden``, ``epochs``, ``lr``, ``patience`` and ``batch_size``
+    are the ``predictindicator`` parameter table's.
+    """
+
+    method = METHOD
 
     def __init__(
         self,
-        model: str = "mlp",
-        hidden: tuple[int, ...] = (64, 32),
+        model: str | None = None,
+        hidden: tuple[int, ...] | None = None,
         log_target: bool = True,
-        epochs: int = 300,
-        lr: float = 1e-3,
-        patience: int = 30,
+        epochs: int | None = None,
+        lr: float | None = None,
+        patience: int | None = None,
         device: str = "auto",
         seed: int = 0,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         weight_decay: float = 0.0,
     ) -> None:
+        model = _default("model") if model is None else model
+        hidden = _default_hidden() if hidden is None else hidden
+        epochs = _default("epochs") if epochs is None else epochs
+        lr = _default("lr") if lr is None else lr
+        patience = _default("patience") if patience is None else patience
+        batch_size = _default("batch_size") if batch_size is None else batch_size
         if model not in MODEL_KINDS:
             raise BadInput(f"MODEL must be one of {', '.join(MODEL_KINDS)}, not {model!r}.")
         self.model = model
@@ -81,22 +119,17 @@ class IndicatorPredictor:
         return np.maximum(np.expm1(z), 0.0) if self.log_target else z
 
     # -- fitting ------------------------------------------------------------------------
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        X_val: np.ndarray | None = None,
-        y_val: np.ndarray | None = None,
-        feature_names: Sequence[str] | None = None,
-        events: ProgressSink | None = None,
-    ) -> IndicatorPredictor:
-        """Fit on ``X`` (n, d) and ``y`` (n,) on the original scale.
+    def fit(self, data: RegressionData, events: ProgressSink | None = None) -> Self:
+        """Fit on ``data.X`` (n, d) and ``data.y`` (n,) on the original scale.
 
-        ``X_val``/``y_val`` drive the MLP's early stopping (without them it trains for
-        ``epochs``); other kinds ignore them.
+        ``data.X_val``/``data.y_val`` drive the MLP's early stopping (without them it trains
+        for ``epochs``); other kinds ignore them.
         """
-        X = _check_features(X)
-        z = self.to_model_scale(y)
+        if data.y is None:
+            raise BadInput("TARGET_FIELD: fitting needs a target.")
+        X = _check_features(data.X)
+        z = self.to_model_scale(data.y)
+        X_val, y_val, feature_names = data.X_val, data.y_val, data.feature_names
         if len(z) != len(X) or len(X) == 0:
             raise BadInput("TARGET_FIELD: features and target must be non-empty and aligned.")
         self.feature_names = (
@@ -191,6 +224,10 @@ class IndicatorPredictor:
         """Predictions on the original scale of the target."""
         return self.to_original_scale(self.predict_model_scale(X))
 
+    def transform(self, data: RegressionData | np.ndarray) -> np.ndarray:
+        """Predictions on the original scale for ``data.X`` (or a feature array)."""
+        return self.predict(data.X if isinstance(data, RegressionData) else data)
+
     def calibrate(self, X_val: np.ndarray, y_val: np.ndarray, coverage: float = 0.9) -> bool:
         """Split-conformal calibration on held-out data; returns whether it is exact."""
         residual = self.to_model_scale(y_val) - self.predict_model_scale(X_val)
@@ -211,8 +248,16 @@ class IndicatorPredictor:
         return (X - self.x_mean) / self.x_std
 
     # -- persistence --------------------------------------------------------------------
-    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        """Write one model file (tensors + JSON config, loadable with weights_only)."""
+    def save(
+        self,
+        path: str | Path,
+        metrics: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Path:
+        """Write one model file (tensors + JSON config, loadable with weights_only).
+
+        ``metrics`` land under the config's ``metrics`` key, ``extra`` at its top level.
+        """
         if not self.feature_names:
             raise RuntimeError("fit the predictor before saving it")
         state = {
@@ -239,18 +284,24 @@ class IndicatorPredictor:
             "coverage": self.coverage,
             "halfwidth": self.halfwidth,
             "info": self.info,
+            **({"metrics": metrics} if metrics is not None else {}),
             **(extra or {}),
         }
         return save_model(path, METHOD, config, state)
 
     @classmethod
-    def load(cls, path: str | Path, parameter: str = "TRAINED_MODEL") -> IndicatorPredictor:
+    def load(cls, path: str | Path, device: str = "cpu", parameter: str = "TRAINED_MODEL") -> Self:
         """Read a file written by :meth:`save`; another method's model is a BadInput."""
         config, state = load_model(path, METHOD, parameter)
         kind = config.get("model")
         if kind not in MODEL_KINDS:
             raise BadInput(f"{parameter}: {path} holds an unknown model kind {kind!r}.")
-        self = cls(model=kind, hidden=tuple(config["hidden"]), log_target=config["log_target"])
+        self = cls(
+            model=kind,
+            hidden=tuple(config["hidden"]),
+            log_target=config["log_target"],
+            device=device,
+        )
         self.feature_names = list(config["features"])
         self.x_mean = state["x_mean"].numpy()
         self.x_std = state["x_std"].numpy()

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from urbansig.evaluation import regression_metrics
-from urbansig.models.predictor.estimator import IndicatorPredictor
+from urbansig.models.predictor.estimator import IndicatorPredictor, RegressionData
 from urbansig.models.predictor.splits import TEST, TRAIN, VALIDATION, make_splits
 from urbansig.protocol import BadInput
 
@@ -88,7 +88,7 @@ def evaluate_split(
     """
     train, val, test = (part == TRAIN), (part == VALIDATION), (part == TEST)
     predictor = IndicatorPredictor(model=model, log_target=log_target, seed=seed, **options)
-    predictor.fit(X[train], y[train], X[val], y[val], feature_names, events)
+    predictor.fit(RegressionData(X[train], y[train], X[val], y[val], feature_names), events)
     z_pred = predictor.predict_model_scale(X)
     metrics = score(predictor.to_model_scale(y[test]), z_pred[test], log_target, True)
     return predictor, metrics, predictor.to_original_scale(z_pred)

@@ -8,21 +8,27 @@ step. Importable with torch alone.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from urbansig import parameters
+
+
+def _default(key: str):
+    return parameters.default("pooltrajectoriesraw", key)
+
 
 @dataclass
 class RawConfig:
-    """Size and layout of a :class:`RawTransformer`."""
+    """Size and layout of a :class:`RawTransformer` (sizes default to the job's table)."""
 
-    layers: int = 2
-    width: int = 64
-    heads: int = 4
-    max_len: int = 48
+    layers: int = field(default_factory=lambda: _default("layers"))
+    width: int = field(default_factory=lambda: _default("width"))
+    heads: int = field(default_factory=lambda: _default("heads"))
+    max_len: int = field(default_factory=lambda: _default("seq_len"))
     slots_per_day: int = 48
     dropout: float = 0.0
     huber_delta: float = 0.1  # in normalised units: quadratic below, linear above (L1-like)

@@ -1,11 +1,10 @@
-"""The geo side of the RAW jobs: reading and projecting trajectories, fixed-step sequences,
-regions, user tables and labels. Geo libraries are imported inside the functions.
+"""The geo side of the RAW jobs: projecting trajectories and fixed-step sequences. Files are
+read and written in urbansig.io (trajectories, regions, users); pyproj is imported inside.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,45 +19,8 @@ from urbansig.models.raw.sequences import (
 )
 from urbansig.protocol import BadInput
 
-
-@dataclass
-class Points:
-    """Trajectory points of the kept users, sorted by user then time."""
-
-    user: np.ndarray  # int64 index into user_ids
-    user_ids: np.ndarray  # object
-    t: np.ndarray  # int64 seconds since epoch (UTC)
-    lon: np.ndarray
-    lat: np.ndarray
-
-
-def read_points(
-    path: str, user_field: str, time_field: str, assume_tz: str, events
-) -> tuple[Points, int]:
-    """Trajectory points through the shared reader; returns them and the raw point count."""
-    from urbansig.io.trajectories import read_trajectories
-
-    frame, report = read_trajectories(
-        Path(path), user_field=user_field, time_field=time_field, assume_tz=assume_tz
-    )
-    for problem in report.problems[:20]:
-        events.warning(f"TRAJECTORIES: {problem}")
-    for note in report.notes:  # the reader's assumptions, e.g. the time zone of naive times
-        events.warning(f"TRAJECTORIES: {note}")
-    events.log(f"TRAJECTORIES: {report.summary()}")
-    if frame.empty:
-        raise BadInput(f"TRAJECTORIES: {path} holds no usable trajectory points.")
-    codes, ids = np.unique(frame["user_id"].astype(str).to_numpy(), return_inverse=True)
-    naive_utc = frame["time"].dt.tz_convert("UTC").dt.tz_localize(None)
-    t = naive_utc.to_numpy().astype("datetime64[s]").astype(np.int64)
-    points = Points(
-        ids.astype(np.int64).ravel(),
-        codes.astype(object),
-        t,
-        frame["lon"].to_numpy(np.float64),
-        frame["lat"].to_numpy(np.float64),
-    )
-    return points, len(frame)
+if TYPE_CHECKING:
+    from urbansig.io.trajectories import Points
 
 
 def choose_crs(regions_crs, lon: np.ndarray, lat: np.ndarray) -> str:
@@ -105,57 +67,3 @@ def sequences(
             "lower MIN_STEPS or MAX_GAP_MINUTES, or give longer trajectories."
         )
     return seq, clean, dropped
-
-
-def read_labels(path: str, field: str, user_ids: np.ndarray) -> np.ndarray:
-    """Labels (as strings, '' where unknown) of ``user_ids`` from a table with user_id + field."""
-    import pandas as pd
-
-    if not field:
-        raise BadInput("LABEL_FIELD: give the field of USER_LABELS that holds the user labels.")
-    if str(path).lower().endswith((".csv", ".txt")):
-        try:
-            table = pd.read_csv(path, dtype={"user_id": str})
-        except Exception as exc:  # noqa: BLE001 - any unreadable table
-            raise BadInput(f"USER_LABELS: cannot read {path} ({exc}).") from exc
-    else:
-        from urbansig.io.vector import read_layer
-
-        table = read_layer(path, "USER_LABELS")
-    if "user_id" not in table.columns:
-        raise BadInput(f"USER_LABELS: {path} has no user_id column.")
-    if field not in table.columns:
-        raise BadInput(
-            f"LABEL_FIELD: {field!r} is not a field of USER_LABELS "
-            f"(fields: {', '.join(map(str, table.columns))})."
-        )
-    mapping = dict(zip(table["user_id"].astype(str), table[field].astype(str)))
-    return np.array([mapping.get(str(u), "") for u in user_ids], dtype=object)
-
-
-def write_table(frame, path: str) -> Path:
-    """A user table: CSV, or a GeoPackage table without geometry, written atomically."""
-    from urbansig.io.atomic import atomic_path
-
-    target = Path(path)
-    suffix = target.suffix.lower()
-    with atomic_path(target) as tmp:
-        if suffix == ".gpkg":
-            import pyogrio
-
-            pyogrio.write_dataframe(frame, tmp, layer=target.stem, driver="GPKG")
-        else:
-            frame.to_csv(tmp, index=False)
-    return target
-
-
-def read_regions(path: str):
-    from urbansig.io.vector import read_layer
-
-    regions = read_layer(path, "REGIONS")
-    if regions.empty:
-        raise BadInput(f"REGIONS: {path} has no features.")
-    kinds = set(regions.geometry.geom_type.dropna())
-    if not kinds or not kinds <= {"Polygon", "MultiPolygon"}:
-        raise BadInput(f"REGIONS must be a polygon layer; {path} holds {sorted(kinds)}.")
-    return regions.reset_index(drop=True)
