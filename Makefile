@@ -69,9 +69,10 @@ $(QGIS_PROFILE)/.urbansig-enabled:
 	$(QGIS_RUN) plugins enable urban_signatures >/dev/null
 	@touch $@
 
-lint: backend
+lint: backend qgis-venv
 	$(BACKEND_PY) -m ruff check .
 	$(BACKEND_PY) -m ruff format --check .
+	$(QGIS_PY) -m mypy plugin  # against QGIS 3.22's own stubs (pyproject.toml [tool.mypy])
 
 test-backend: backend
 	$(BACKEND_PY) -m pytest tests/backend -rs

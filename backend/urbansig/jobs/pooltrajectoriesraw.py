@@ -87,7 +87,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     crs = loaded.crs if loaded is not None else pl.choose_crs(regions.crs, points.lon, points.lat)
     x, y = pl.project(points.lon, points.lat, crs)
     if loaded is not None:
-        loaded.norm.check_fits(x, y, "MODEL")
+        loaded.normaliser.check_fits(x, y, "MODEL")
     labels = None
     if labels_path:
         labels = read_labels(labels_path, params["label_field"], points.user_ids)

@@ -12,6 +12,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
+import torch
+
 from urbansig.training import ProgressSink
 
 DataT = TypeVar("DataT")
@@ -41,5 +43,7 @@ class Method(ABC, Generic[DataT, ResultT]):
 
     @classmethod
     @abstractmethod
-    def load(cls, path: str | Path, device: str = "cpu", parameter: str = "MODEL") -> Self:
+    def load(
+        cls, path: str | Path, device: str | torch.device = "cpu", parameter: str = "MODEL"
+    ) -> Self:
         """Read a model file written by ``save``; BadInput naming ``parameter`` otherwise."""

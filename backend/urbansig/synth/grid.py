@@ -78,10 +78,8 @@ class CityGrid:
         return np.hypot(dx, dy)
 
 
-def smooth_field(
-    rng: np.random.Generator, shape: tuple[int, int], sigma: float, mode: str = "reflect"
-) -> np.ndarray:
+def smooth_field(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
     """A smooth Gaussian random field with zero mean and unit standard deviation."""
-    field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma=sigma, mode=mode)
+    field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma=sigma, mode="reflect")
     std = float(field.std())
     return (field - field.mean()) / (std if std > 0 else 1.0)

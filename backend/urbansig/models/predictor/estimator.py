@@ -19,6 +19,7 @@ import torch
 from urbansig import parameters
 from urbansig.models.base import Method
 from urbansig.models.predictor.conformal import conformal_halfwidth
+from urbansig.models.predictor.mlp import MLPRegressor
 from urbansig.models.predictor.trees import TreeEnsemble
 from urbansig.models.serialization import load_model, save_model
 from urbansig.protocol import BadInput
@@ -94,7 +95,7 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
         self.coverage: float | None = None
         self.halfwidth: float | None = None  # conformal half-width on the model (log) scale
         self.info: dict[str, Any] = {}
-        self._net: torch.nn.Module | None = None
+        self._net: MLPRegressor | None = None
         self._coef: np.ndarray | None = None
         self._intercept = 0.0
         self._trees: TreeEnsemble | None = None
@@ -264,12 +265,12 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
             "x_mean": torch.from_numpy(np.asarray(self.x_mean, dtype=np.float64)),
             "x_std": torch.from_numpy(np.asarray(self.x_std, dtype=np.float64)),
         }
-        if self.model == "mlp":
+        if self.model == "mlp" and self._net is not None:
             state.update({f"mlp.{k}": v for k, v in self._net.state_dict().items()})
         elif self.model == "ridge":
             state["ridge.coef"] = torch.from_numpy(self._coef)
             state["ridge.intercept"] = torch.tensor([self._intercept], dtype=torch.float64)
-        elif self.model == "gbm":
+        elif self.model == "gbm" and self._trees is not None:
             state.update(self._trees.to_state())
         else:
             state["mean"] = torch.tensor([self._mean], dtype=torch.float64)
@@ -290,7 +291,9 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
         return save_model(path, METHOD, config, state)
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", parameter: str = "TRAINED_MODEL") -> Self:
+    def load(
+        cls, path: str | Path, device: str | torch.device = "cpu", parameter: str = "TRAINED_MODEL"
+    ) -> Self:
         """Read a file written by :meth:`save`; another method's model is a BadInput."""
         config, state = load_model(path, METHOD, parameter)
         kind = config.get("model")
@@ -300,7 +303,7 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
             model=kind,
             hidden=tuple(config["hidden"]),
             log_target=config["log_target"],
-            device=device,
+            device=device.type if isinstance(device, torch.device) else device,
         )
         self.feature_names = list(config["features"])
         self.x_mean = state["x_mean"].numpy()

@@ -103,10 +103,15 @@ class RawModel(Method[RawData, np.ndarray]):
         return int(self.settings.seq_len)
 
     @property
-    def crs(self) -> str:
+    def normaliser(self) -> Normaliser:
+        """The fitted coordinate normalisation (RuntimeError before fit or load)."""
         if self.norm is None:
             raise RuntimeError("the RAW model is not fitted")
-        return self.norm.crs
+        return self.norm
+
+    @property
+    def crs(self) -> str:
+        return self.normaliser.crs
 
     # -- fitting ------------------------------------------------------------------------
     def fit(self, data: RawData, events: ProgressSink | None = None) -> Self:
@@ -179,7 +184,7 @@ class RawModel(Method[RawData, np.ndarray]):
         seq = data.seq if isinstance(data, RawData) else data
         length = min(self.seq_len, model.config.max_len)
         stride = max(1, length // 2)
-        windows = make_windows(seq, self.norm, length, stride, self.utc_offset_s, 1)
+        windows = make_windows(seq, self.normaliser, length, stride, self.utc_offset_s, 1)
         first = np.ones(len(windows.user), dtype=bool)
         first[1:] = windows.user[1:] != windows.user[:-1]
         count_from = np.where(first, 0, length - stride)
@@ -201,8 +206,8 @@ class RawModel(Method[RawData, np.ndarray]):
         if length < horizon + 2:
             return []
         markov = MarkovGrid(markov_cell_m).fit(train)
-        windows = make_windows(held, self.norm, length, max(1, horizon), self.utc_offset_s)
-        samples = forecast_samples(windows, self.norm, horizon)
+        windows = make_windows(held, self.normaliser, length, max(1, horizon), self.utc_offset_s)
+        samples = forecast_samples(windows, self.normaliser, horizon)
         if len(samples.xy) > MAX_EVAL_SAMPLES:
             pick = np.sort(
                 np.random.default_rng(self.seed).choice(len(samples.xy), MAX_EVAL_SAMPLES, False)
@@ -211,7 +216,7 @@ class RawModel(Method[RawData, np.ndarray]):
                 *(getattr(samples, f)[pick] for f in samples.__dataclass_fields__)
             )
         return next_point_errors(
-            model, samples, self.norm, markov, self.step_s, self.utc_offset_s, self.device
+            model, samples, self.normaliser, markov, self.step_s, self.utc_offset_s, self.device
         )
 
     def forecast(self, seq: Resampled, horizon: int) -> dict[str, np.ndarray]:
@@ -232,12 +237,12 @@ class RawModel(Method[RawData, np.ndarray]):
         for size in np.unique(length):
             users = np.flatnonzero(length == size)
             pos = last[users, None] - size + 1 + np.arange(size)[None, :]
-            xy = self.norm.transform(seq.x[pos], seq.y[pos]).astype(np.float32)
+            xy = self.normaliser.transform(seq.x[pos], seq.y[pos]).astype(np.float32)
             pred = rollout(
                 model, xy, seq.gap[pos], seq.time[pos], horizon, self.step_s,
                 self.utc_offset_s, self.device,
             )  # fmt: skip
-            metres = self.norm.inverse(pred)
+            metres = self.normaliser.inverse(pred)
             parts.append(
                 {
                     "user": np.repeat(users, horizon),
@@ -263,7 +268,7 @@ class RawModel(Method[RawData, np.ndarray]):
             "version": MODEL_VERSION,
             "layout": LAYOUT,
             "model": model.config.to_dict(),
-            "normaliser": self.norm.to_config(),
+            "normaliser": self.normaliser.to_config(),
             "step_s": self.step_s,
             "max_gap_s": self.max_gap_s,
             "utc_offset_s": self.utc_offset_s,
@@ -276,7 +281,9 @@ class RawModel(Method[RawData, np.ndarray]):
         return save_model(path, METHOD, config, model.state_dict())
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu", parameter: str = "MODEL") -> Self:
+    def load(
+        cls, path: str | Path, device: str | torch.device = "cpu", parameter: str = "MODEL"
+    ) -> Self:
         """A file written by :meth:`save` (or the earlier ``save_raw``, the same layout)."""
         config, state = load_model(path, METHOD, parameter)
         if config.get("layout") != LAYOUT or config.get("version") != MODEL_VERSION:

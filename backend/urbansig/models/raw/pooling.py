@@ -80,7 +80,7 @@ def assign_regions(x: np.ndarray, y: np.ndarray, regions) -> np.ndarray:
 
     points = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     point_idx, region_idx = regions.sindex.query(points, predicate="intersects")
-    out = np.full(len(points), -1, dtype=np.int64)
+    out = np.full(np.asarray(x).size, -1, dtype=np.int64)
     order = np.lexsort((region_idx, point_idx))
     point_idx, region_idx = point_idx[order], region_idx[order]
     first = np.ones(len(point_idx), dtype=bool)

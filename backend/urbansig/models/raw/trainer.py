@@ -38,6 +38,8 @@ def _batches(data: dict[str, torch.Tensor], batch_size: int, generator: torch.Ge
 def _loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     if isinstance(model, nn.DataParallel):
         return model(batch).mean()
+    if not isinstance(model, RawTransformer):
+        raise TypeError(f"RAW trains a RawTransformer, not {type(model).__name__}")
     return model.next_point_loss(batch)
 
 
