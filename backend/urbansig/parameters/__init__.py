@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-INPUT_KINDS = ("vector", "raster", "file", "folder")
+INPUT_KINDS = ("vector", "layers", "raster", "file", "folder")
 OUTPUT_KINDS = ("vector_out", "file_out", "folder_out")
 KINDS = (
     "extent",
@@ -38,6 +38,7 @@ TABLE_MODULES: dict[str, str] = {
         "clustertraffictiles",
         "createh3grid",
         "diagnostics",
+        "embedregionsflows",
         "embedregionsmusecl",
         "generatedemocity",
         "pooltrajectoriesraw",
