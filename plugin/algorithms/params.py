@@ -32,6 +32,7 @@ GEOMETRY_TYPES = {
     "polygon": QgsProcessing.SourceType.TypeVectorPolygon,
     "point": QgsProcessing.SourceType.TypeVectorPoint,
     "any": QgsProcessing.SourceType.TypeVectorAnyGeometry,
+    "table": QgsProcessing.SourceType.TypeVector,  # with or without geometry
 }
 OUTPUT_KINDS = ("vector_out", "file_out", "folder_out")
 # Unbounded numbers: the dialog's integer spin box is 32-bit, so a wider bound wraps round

@@ -23,25 +23,69 @@ def split_layer_path(path: str | Path) -> tuple[str, str | None]:
     return file, None
 
 
-def read_layer(path: str | Path, name: str = "INPUT", layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read a vector layer (``file|layername=x`` accepted); errors name the parameter ``name``."""
+def read_table(path: str | Path, name: str = "INPUT", layer: str | None = None):
+    """A vector layer or a plain table (no geometry: GeoPackage table, CSV, ...).
+
+    Returns a GeoDataFrame when the source has geometry, else a DataFrame; text columns
+    whose every value is a number (CSV) become numbers. Errors name the parameter ``name``.
+    """
+    import pandas as pd
+
     path, in_path = split_layer_path(path)
     layer = layer or in_path
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several unrelated types
         raise BadInput(f"{name}: cannot read {path} as a vector layer ({exc}).") from exc
-    if frame.crs is None and len(frame):
-        raise BadInput(f"{name}: layer {path} has no CRS; set one in QGIS and retry.")
+    if isinstance(frame, gpd.GeoDataFrame):
+        if frame.crs is None and len(frame):
+            raise BadInput(f"{name}: layer {path} has no CRS; set one in QGIS and retry.")
+        return frame
+    return pd.DataFrame({c: numeric_text(frame[c]) for c in frame.columns})
+
+
+def read_layer(path: str | Path, name: str = "INPUT", layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector layer with geometry (``file|layername=x`` accepted); errors name ``name``."""
+    frame = read_table(path, name, layer)
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise BadInput(f"{name}: {path} is a table without geometry; give a vector layer.")
     return frame
 
 
-def write_layer(frame: gpd.GeoDataFrame, path: str | Path, layer: str | None = None) -> Path:
-    """Write ``frame`` as a GeoPackage (or any OGR format by extension), atomically."""
+def has_geometry(frame) -> bool:
+    """Whether ``frame`` (from :func:`read_table`) carries geometries."""
+    return isinstance(frame, gpd.GeoDataFrame)
+
+
+def numeric_text(column):
+    """A text column whose every non-empty value is a number (a CSV) as floats; else as is."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return column
+    text = column.astype("string").str.strip().replace("", pd.NA)
+    converted = pd.to_numeric(text, errors="coerce")
+    if converted.notna().sum() == text.notna().sum() and text.notna().any():
+        return converted.astype("float64")
+    return column
+
+
+def write_layer(frame, path: str | Path, layer: str | None = None) -> Path:
+    """Write ``frame`` as a GeoPackage (or any OGR format by extension), atomically.
+
+    A DataFrame without geometry is written as a plain table (an attribute-only layer).
+    """
+    import pyogrio
+
     target = Path(path)
     options = {"VERSION": "1.2"} if target.suffix.lower() == ".gpkg" else {}
     with atomic_path(target) as tmp:
-        frame.to_file(
-            tmp, layer=layer or target.stem, engine="pyogrio", dataset_options=options or None
-        )
+        if isinstance(frame, gpd.GeoDataFrame):
+            frame.to_file(
+                tmp, layer=layer or target.stem, engine="pyogrio", dataset_options=options or None
+            )
+        else:
+            pyogrio.write_dataframe(
+                frame, tmp, layer=layer or target.stem, dataset_options=options or None
+            )
     return target

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from urbansig.columns import PRED_LOWER, PRED_UPPER, PREDICTION, RESIDUAL, SPLIT
+from urbansig.io.vector import numeric_text
 from urbansig.jobs import Job
 from urbansig.protocol import BadInput, Events, JobSpec
 
@@ -84,20 +85,6 @@ def feature_fields(frame, params: dict[str, Any]) -> list[str]:
             f"{', '.join(columns[:30])}."
         )
     return matched
-
-
-def numeric_text(column):
-    """A text column whose every non-empty value is a number (a joined CSV) as floats; else
-    the column unchanged."""
-    import pandas as pd
-
-    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
-        return column
-    text = column.astype("string").str.strip().replace("", pd.NA)
-    converted = pd.to_numeric(text, errors="coerce")
-    if converted.notna().sum() == text.notna().sum() and text.notna().any():
-        return converted.astype("float64")
-    return column
 
 
 def feature_matrix(frame, fields: list[str], parameter: str = "FEATURE_FIELDS") -> np.ndarray:

@@ -26,7 +26,7 @@ KINDS = (
     "bool",
     "string",
 )
-GEOMETRIES = ("any", "polygon", "point")
+GEOMETRIES = ("any", "polygon", "point", "table")
 MODEL_FILTER = "Urban Signatures model (*.pt)"
 HTML_FILTER = "HTML files (*.html)"
 

@@ -8,6 +8,7 @@ PARAMETERS = (
         "Regions (layer or table)",
         "vector",
         help="one row per region: a polygon layer or a plain table keyed by ID_FIELD",
+        geometry="table",
     ),
     Parameter(
         "ID_FIELD",
