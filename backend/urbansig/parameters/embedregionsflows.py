@@ -95,7 +95,7 @@ PARAMETERS = (
         "Training epochs",
         "int",
         help="full-batch Adam steps (a fixed count: nothing is selected on downstream labels)",
-        default=300,
+        default=1500,
         advanced=True,
         minimum=1,
         maximum=100000,

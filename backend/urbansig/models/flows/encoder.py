@@ -28,6 +28,8 @@ class EncoderShape:
     dim: int
     heads: int = 4
     dropout: float = 0.1
+    linear_decoder: bool = True
+    region_attention: bool = True
 
 
 class FlowEncoder(nn.Module):
@@ -51,7 +53,9 @@ class FlowEncoder(nn.Module):
         self.source = nn.ModuleList(nn.Linear(shape.dim, shape.dim) for _ in range(shape.n_slots))
         self.target = nn.ModuleList(nn.Linear(shape.dim, shape.dim) for _ in range(shape.n_slots))
         self.reconstruct = nn.ModuleList(
-            nn.Sequential(nn.Linear(shape.dim, w), nn.GELU(), nn.Linear(w, d))
+            nn.Linear(shape.dim, d)
+            if shape.linear_decoder
+            else nn.Sequential(nn.Linear(shape.dim, w), nn.GELU(), nn.Linear(w, d))
             for d in shape.token_dims
         )
 
@@ -60,7 +64,8 @@ class FlowEncoder(nn.Module):
         x = self.views(x)
         weights = torch.softmax(self.score(x).squeeze(-1), dim=1)
         fused = (weights.unsqueeze(-1) * x).sum(dim=1)
-        fused = self.regions(fused.unsqueeze(0)).squeeze(0)
+        if self.shape.region_attention:
+            fused = self.regions(fused.unsqueeze(0)).squeeze(0)
         return self.head(fused), weights
 
 

@@ -25,18 +25,38 @@ class Scalers:
     view_names: tuple[str, ...]
     view_mean: dict[str, np.ndarray]
     view_std: dict[str, np.ndarray]
+    raw_mean: dict[str, np.ndarray]
+    raw_std: dict[str, np.ndarray]
+    components: dict[str, np.ndarray]  # view -> (k, d) intensity directions
+    score_std: dict[str, np.ndarray]  # view -> (k,) their std on the training regions
 
     @classmethod
-    def fit(cls, data: FlowData) -> Scalers:
+    def fit(cls, data: FlowData, intensity: int = 0) -> Scalers:
         logs = np.log1p(data.od)
         scale = float(logs[logs > 0].std()) if (logs > 0).any() else 1.0
         names = tuple(data.views)
-        means, stds = {}, {}
+        means, stds, raw_means, raw_stds = {}, {}, {}, {}
         for name in names:
             values = np.log1p(np.maximum(data.views[name], 0.0))
             means[name] = values.mean(axis=0)
             stds[name] = np.maximum(values.std(axis=0), MIN_STD)
-        return cls(np.asarray(data.region_ids), max(scale, MIN_STD), names, means, stds)
+            raw_means[name] = data.views[name].mean(axis=0)
+            raw_stds[name] = np.maximum(data.views[name].std(axis=0), MIN_STD)
+        components, score_std = {}, {}
+        for name in names:
+            z = (data.views[name] - raw_means[name]) / raw_stds[name]
+            components[name], score_std[name] = principal_directions(z, intensity)
+        return cls(
+            np.asarray(data.region_ids),
+            max(scale, MIN_STD),
+            names,
+            means,
+            stds,
+            raw_means,
+            raw_stds,
+            components,
+            score_std,
+        )
 
     def check(self, data: FlowData, n_slots: int) -> None:
         """BadInput when ``data`` has other views or slot counts than the training data."""
@@ -58,12 +78,44 @@ class Scalers:
             )
 
 
-def view_tokens(data: FlowData, scalers: Scalers) -> list[np.ndarray]:
-    """Each view as z-scored log1p counts, (n, d_view), in the training's view order."""
+def principal_directions(z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top ``k`` principal directions of ``z`` (sign fixed) and the std of its scores."""
+    k = min(k, *z.shape)
+    if k <= 0:
+        return np.zeros((0, z.shape[1])), np.zeros(0)
+    _, _, vt = np.linalg.svd(z - z.mean(axis=0), full_matrices=False)
+    directions = vt[:k] * np.sign(vt[:k].sum(axis=1, keepdims=True) + 1e-12)
+    scores = z @ directions.T
+    return directions, np.maximum(scores.std(axis=0), MIN_STD)
+
+
+def intensity_columns(data: FlowData, scalers: Scalers) -> np.ndarray:
+    """Each view's leading principal components of its counts on their own scale, unit std.
+
+    Linear, heavy-tailed count intensity (how much there is) that the log-scale encoder
+    compresses: a linear read-out of check-ins or sales needs it.
+    """
+    columns = [np.zeros((data.n_regions, 0))]
+    for name in scalers.view_names:
+        z = (data.views[name] - scalers.raw_mean[name]) / scalers.raw_std[name]
+        columns.append(z @ scalers.components[name].T / scalers.score_std[name])
+    return np.hstack(columns)
+
+
+def view_tokens(data: FlowData, scalers: Scalers, raw_scale: bool) -> list[np.ndarray]:
+    """Each view as z-scored log1p counts, (n, d_view), in the training's view order.
+
+    With ``raw_scale`` each view also gives a token of z-scored counts on their own
+    (linear) scale: totals that a linear read-out needs (check-ins grow with POI counts).
+    """
     tokens = []
     for name in scalers.view_names:
         values = np.log1p(np.maximum(data.views[name], 0.0))
         tokens.append((values - scalers.view_mean[name]) / scalers.view_std[name])
+    if raw_scale:
+        for name in scalers.view_names:
+            raw = (data.views[name] - scalers.raw_mean[name]) / scalers.raw_std[name]
+            tokens.append(raw)
     return tokens
 
 

@@ -21,6 +21,7 @@ from urbansig.models.flows.encoder import EncoderShape, FlowEncoder, LossWeights
 from urbansig.models.flows.features import (
     Scalers,
     flow_tokens,
+    intensity_columns,
     mobility_targets,
     view_tokens,
 )
@@ -50,6 +51,12 @@ class FlowSettings:
     dropout: float = 0.1
     mobility_weight: float = 1.0
     reconstruction_weight: float = 1.0
+    raw_scale: bool = True
+    output_scale: float = 0.3
+    intensity: int = 2
+    intensity_scale: float = 0.5
+    linear_decoder: bool = True
+    region_attention: bool = False
 
 
 class FlowEmbedder(Method[FlowData, np.ndarray]):
@@ -85,7 +92,7 @@ class FlowEmbedder(Method[FlowData, np.ndarray]):
             raise BadInput("OD: the tables hold no trips between the regions given.")
         s = self.settings
         seed_everything(self.seed)
-        self.scalers = Scalers.fit(data)
+        self.scalers = Scalers.fit(data, s.intensity)
         tokens = self._tokens(data)
         shape = EncoderShape(
             tuple(int(t.shape[1]) for t in tokens),
@@ -94,6 +101,8 @@ class FlowEmbedder(Method[FlowData, np.ndarray]):
             s.dim,
             s.heads,
             s.dropout,
+            s.linear_decoder,
+            s.region_attention,
         )
         self.model = FlowEncoder(shape)
         out_dist, in_dist = (
@@ -112,17 +121,22 @@ class FlowEmbedder(Method[FlowData, np.ndarray]):
         )
         raw = self._embed(tokens)
         self.out_mean = raw.mean(axis=0)
-        self.out_std = np.maximum(raw.std(axis=0), 1e-8)
+        # one scale for the whole learned block: its directions keep their relative variance
+        self.out_std = np.full(raw.shape[1], max(float((raw - self.out_mean).std()), 1e-8))
         return self
 
     # -- applying -----------------------------------------------------------------------
     def transform(self, data: FlowData) -> np.ndarray:
-        """Embeddings ``(n, dim)``, each column standardised on the training regions."""
+        """Embeddings ``(n, dim + intensity * n_views)``: the learned block, centred and
+        scaled as a whole to ``output_scale`` on the training regions, then the count
+        intensity columns (unit std)."""
         if self.model is None or self.scalers is None or self.out_mean is None:
             raise RuntimeError("the flows model is not fitted")
         self.scalers.check(data, self.model.shape.n_slots)
         raw = self._embed(self._tokens(data))
-        return (raw - self.out_mean) / self.out_std
+        learned = (raw - self.out_mean) / self.out_std * self.settings.output_scale
+        intensity = intensity_columns(data, self.scalers) * self.settings.intensity_scale
+        return np.hstack([learned, intensity])
 
     def view_weights(self, data: FlowData) -> np.ndarray:
         """Attention weight of each view token per region ``(n, K)`` (slots first)."""
@@ -138,11 +152,16 @@ class FlowEmbedder(Method[FlowData, np.ndarray]):
         if self.model is None or self.scalers is None:
             return []
         slots = [f"flows (slot {t + 1})" for t in range(self.model.shape.n_slots)]
-        return slots + list(self.scalers.view_names)
+        names = list(self.scalers.view_names)
+        if self.settings.raw_scale:
+            names += [f"{name} (counts)" for name in self.scalers.view_names]
+        return slots + names
 
     def _tokens(self, data: FlowData) -> list[torch.Tensor]:
         assert self.scalers is not None
-        arrays = flow_tokens(data, self.scalers) + view_tokens(data, self.scalers)
+        arrays = flow_tokens(data, self.scalers) + view_tokens(
+            data, self.scalers, self.settings.raw_scale
+        )
         return [torch.as_tensor(a, dtype=torch.float32) for a in arrays]
 
     def _embed(self, tokens: list[torch.Tensor]) -> np.ndarray:
@@ -163,6 +182,10 @@ class FlowEmbedder(Method[FlowData, np.ndarray]):
         for name in sc.view_names:
             state[f"view_mean.{name}"] = torch.as_tensor(sc.view_mean[name])
             state[f"view_std.{name}"] = torch.as_tensor(sc.view_std[name])
+            state[f"raw_mean.{name}"] = torch.as_tensor(sc.raw_mean[name])
+            state[f"raw_std.{name}"] = torch.as_tensor(sc.raw_std[name])
+            state[f"components.{name}"] = torch.as_tensor(sc.components[name])
+            state[f"score_std.{name}"] = torch.as_tensor(sc.score_std[name])
         config = {
             "version": MODEL_VERSION,
             "settings": asdict(self.settings),
@@ -197,6 +220,12 @@ class FlowEmbedder(Method[FlowData, np.ndarray]):
             names,
             {n: state[f"view_mean.{n}"].numpy() for n in names},
             {n: state[f"view_std.{n}"].numpy() for n in names},
+            {n: state[f"raw_mean.{n}"].numpy() for n in names},
+            {n: state[f"raw_std.{n}"].numpy() for n in names},
+            {n: state[f"components.{n}"].numpy() for n in names},
+            {n: state[f"score_std.{n}"].numpy() for n in names},
+            {n: state[f"components.{n}"].numpy() for n in names},
+            {n: state[f"score_std.{n}"].numpy() for n in names},
         )
         embedder.out_mean = state["out_mean"].numpy()
         embedder.out_std = state["out_std"].numpy()
