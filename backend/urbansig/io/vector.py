@@ -23,6 +23,22 @@ def split_layer_path(path: str | Path) -> tuple[str, str | None]:
     return file, None
 
 
+STYLE_TABLES = {"layer_styles"}  # QGIS's saved styles, not data
+
+
+def data_layer(path: str) -> str | None:
+    """The one data layer of a multi-layer file (a GeoPackage with QGIS's ``layer_styles``
+    table beside its layer), or None to let the reader take the first."""
+    import pyogrio
+
+    try:
+        names = [str(row[0]) for row in pyogrio.list_layers(path)]
+    except Exception:  # noqa: BLE001 - unreadable files get read_file's clearer error
+        return None
+    data = [n for n in names if n.lower() not in STYLE_TABLES]
+    return data[0] if len(data) == 1 and len(names) > 1 else None
+
+
 def read_table(path: str | Path, name: str = "INPUT", layer: str | None = None):
     """A vector layer or a plain table (no geometry: GeoPackage table, CSV, ...).
 
@@ -32,7 +48,7 @@ def read_table(path: str | Path, name: str = "INPUT", layer: str | None = None):
     import pandas as pd
 
     path, in_path = split_layer_path(path)
-    layer = layer or in_path
+    layer = layer or in_path or data_layer(path)
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several unrelated types
