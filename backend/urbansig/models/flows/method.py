@@ -224,8 +224,6 @@ class FlowEmbedder(Method[FlowData, np.ndarray]):
             {n: state[f"raw_std.{n}"].numpy() for n in names},
             {n: state[f"components.{n}"].numpy() for n in names},
             {n: state[f"score_std.{n}"].numpy() for n in names},
-            {n: state[f"components.{n}"].numpy() for n in names},
-            {n: state[f"score_std.{n}"].numpy() for n in names},
         )
         embedder.out_mean = state["out_mean"].numpy()
         embedder.out_std = state["out_std"].numpy()
