@@ -5,7 +5,7 @@ from __future__ import annotations
 from qgis.core import QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingFeedback
 
 # Formats the backend reads directly; anything else (memory layers, WFS, ...) is exported.
-BACKEND_VECTOR_FORMATS = ["gpkg", "geojson", "shp", "fgb"]
+BACKEND_VECTOR_FORMATS = ["gpkg", "geojson", "shp", "fgb", "csv"]
 
 
 def source_for_backend(
@@ -28,3 +28,54 @@ def source_for_backend(
     if not path:
         return None
     return f"{path}|layername={layer}" if layer else path
+
+
+def sources_for_backend(
+    alg: QgsProcessingAlgorithm,
+    parameters: dict,
+    name: str,
+    context: QgsProcessingContext,
+    feedback: QgsProcessingFeedback,
+) -> list[str]:
+    """Paths the backend can read for a multiple-layers parameter, in the order given.
+
+    OGR file layers without a filter are passed as they are; other layers (delimited text,
+    memory, databases, filtered) are exported to temporary GeoPackages.
+    """
+    paths = []
+    for layer in alg.parameterAsLayerList(parameters, name, context):
+        paths.append(_file_source(layer) or _exported(layer, context, feedback))
+    return paths
+
+
+def _file_source(layer) -> str | None:
+    from qgis.core import QgsProviderRegistry
+
+    if layer.providerType() != "ogr" or layer.subsetString():
+        return None
+    parts = QgsProviderRegistry.instance().decodeUri("ogr", layer.source())
+    path = parts.get("path")
+    if not path or parts.get("layerId") is not None:
+        return None
+    layer_name = parts.get("layerName")
+    return f"{path}|layername={layer_name}" if layer_name else path
+
+
+def _exported(layer, context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> str:
+    from qgis.core import (  # type: ignore[attr-defined]  # 3.22 stubs lack it
+        QgsProcessingException,
+        QgsProcessingUtils,
+        QgsVectorFileWriter,
+    )
+
+    target = QgsProcessingUtils.generateTempFilename(f"{layer.name() or 'layer'}.gpkg")
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(
+        layer, target, context.transformContext(), options
+    )
+    if error != QgsVectorFileWriter.WriterError.NoError:
+        raise QgsProcessingException(f"Cannot export layer {layer.name()}: {message}")
+    if feedback is not None:
+        feedback.pushInfo(f"Exported {layer.name()} to {target} for the backend.")
+    return target

@@ -13,6 +13,7 @@ from .algorithms.backend_diagnostics import BackendDiagnostics
 from .algorithms.base import ICON
 from .algorithms.cluster_traffic_tiles import ClusterTrafficTiles
 from .algorithms.create_h3_grid import CreateH3Grid
+from .algorithms.embed_regions_flows import EmbedRegionsFlows
 from .algorithms.embed_regions_musecl import EmbedRegionsMuseCL
 from .algorithms.generate_demo_city import GenerateDemoCity
 from .algorithms.pool_trajectories_raw import ApplyRawModel, PoolTrajectoriesRaw
@@ -25,6 +26,7 @@ ALGORITHMS = (
     GenerateDemoCity,
     ClusterTrafficTiles,
     EmbedRegionsMuseCL,
+    EmbedRegionsFlows,
     PoolTrajectoriesRaw,
     ApplyRawModel,
     PredictIndicator,

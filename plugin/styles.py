@@ -87,6 +87,8 @@ def build_renderer(layer: QgsVectorLayer, spec: StyleSpec) -> QgsFeatureRenderer
 
 
 def apply_style(layer: QgsVectorLayer, spec: StyleSpec) -> None:
+    if not layer.isSpatial():  # a plain table has nothing to draw
+        return
     layer.setRenderer(build_renderer(layer, spec))
     layer.setOpacity(spec.opacity)
     layer.triggerRepaint()

@@ -24,7 +24,7 @@ def apply_defaults(job: Job, spec: JobSpec) -> None:
     for option in job.options:
         section: dict[str, Any] = getattr(spec, option.section)
         value = section.get(option.key)
-        if value is None or value == "":
+        if value is None or value == "" or value == []:
             if job.required(option.section, option.key):
                 raise BadInput(f"{option.name} is required: {option.help or option.label}.")
             if option.default is not None:
@@ -36,7 +36,10 @@ def apply_defaults(job: Job, spec: JobSpec) -> None:
             continue
         value = convert(option, value)
         section[option.key] = value
-        if option.is_path:
+        if option.kind == "layers":
+            for path in value:
+                _check_path(option.name, option.section, path)
+        elif option.is_path:
             _check_path(option.name, option.section, str(value))
     known = {(o.section, o.key) for o in job.options}
     for name in ("inputs", "params", "outputs"):
@@ -57,6 +60,8 @@ def convert(option: Parameter, value: Any) -> Any:
             value = float(value)
         elif kind == "bool":
             value = _flag(value)
+        elif kind == "layers":
+            value = layer_list(value)
     except (TypeError, ValueError) as exc:
         raise BadInput(f"{option.name}: {value!r} is not valid ({exc}).") from exc
     if option.choices and value not in option.choices:
@@ -68,6 +73,15 @@ def convert(option: Parameter, value: Any) -> Any:
         if option.maximum is not None and value > option.maximum:
             raise BadInput(f"{option.name} must be at most {option.maximum:g}, not {value}.")
     return value
+
+
+def layer_list(value: Any) -> list[str]:
+    """A list of layer sources from a list, or from one text of sources separated by ';'."""
+    items = value.split(";") if isinstance(value, str) else list(value)
+    paths = [str(item).strip() for item in items if str(item).strip()]
+    if not paths:
+        raise ValueError("no layer given")
+    return paths
 
 
 def _flag(value: Any) -> bool:

@@ -18,6 +18,7 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
@@ -26,7 +27,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..layer_io import source_for_backend
+from ..layer_io import source_for_backend, sources_for_backend
 
 GEOMETRY_TYPES = {
     "polygon": QgsProcessing.SourceType.TypeVectorPolygon,
@@ -48,6 +49,10 @@ def make_parameter(alg: QgsProcessingAlgorithm, p: Any) -> QgsProcessingParamete
     if kind == "vector":
         parameter = QgsProcessingParameterVectorLayer(
             name=p.name, description=label, types=[GEOMETRY_TYPES[p.geometry]], optional=p.optional
+        )
+    elif kind == "layers":
+        parameter = QgsProcessingParameterMultipleLayers(
+            p.name, label, QgsProcessing.SourceType.TypeVector, optional=p.optional
         )
     elif kind == "raster":
         parameter = QgsProcessingParameterRasterLayer(p.name, label, optional=p.optional)
@@ -136,6 +141,8 @@ def backend_value(
         return source_for_backend(alg, parameters, p.name, context, feedback)
     if parameters.get(p.name) is None and p.optional and kind not in OUTPUT_KINDS:
         return None
+    if kind == "layers":
+        return sources_for_backend(alg, parameters, p.name, context, feedback) or None
     if kind == "raster":
         layer = alg.parameterAsRasterLayer(parameters, p.name, context)
         return layer.source() if layer is not None else None

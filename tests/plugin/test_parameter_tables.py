@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 from osgeo import gdal, ogr, osr
@@ -50,6 +51,8 @@ def files(tmp_path_factory):
         dataset = None
         made[geometry] = path
     made["any"] = made["polygon"]
+    made["table"] = str(root / "plain.csv")  # a table without geometry
+    Path(made["table"]).write_text("f1,f2\n1,2\n3,4\n", encoding="utf-8")
     raster = str(root / "image.tif")
     image = gdal.GetDriverByName("GTiff").Create(raster, 4, 4, 1)
     image.SetGeoTransform((0, 0.25, 0, 1, 0, -0.25))
@@ -69,6 +72,8 @@ def given_value(p, files, out: str):
     kind = p.kind
     if kind == "vector":
         return files[p.geometry], files[p.geometry]
+    if kind == "layers":
+        return [files["table"], files["polygon"]], [files["table"], files["polygon"]]
     if kind == "raster":
         return files["raster"], files["raster"]
     if kind == "file":
@@ -134,6 +139,7 @@ def test_every_table_algorithm_is_covered(provider):
         "backenddiagnostics",
         "clustertraffictiles",
         "createh3grid",
+        "embedregionsflows",
         "embedregionsmusecl",
         "generatedemocity",
         "pooltrajectoriesraw",

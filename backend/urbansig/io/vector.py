@@ -74,16 +74,24 @@ def has_geometry(frame) -> bool:
 
 
 def numeric_text(column):
-    """A text column whose every non-empty value is a number (a CSV) as floats; else as is."""
+    """A text column whose every non-empty value is a number (a CSV) as numbers; else as is.
+
+    Whole numbers become integers (nullable ``Int64`` where values are missing), so ids
+    written as ``1, 2, 3`` come back as written; others become floats.
+    """
     import pandas as pd
 
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
         return column
     text = column.astype("string").str.strip().replace("", pd.NA)
     converted = pd.to_numeric(text, errors="coerce")
-    if converted.notna().sum() == text.notna().sum() and text.notna().any():
-        return converted.astype("float64")
-    return column
+    if converted.notna().sum() != text.notna().sum() or not text.notna().any():
+        return column
+    values = converted.astype("float64")
+    whole = values.dropna()
+    if ((whole == whole.round()) & (whole.abs() < 2**53)).all():
+        return values.astype("Int64" if values.isna().any() else "int64")
+    return values
 
 
 def write_layer(frame, path: str | Path, layer: str | None = None) -> Path:

@@ -14,6 +14,7 @@ JOB_MODULES: dict[str, str] = {
     "clustertraffictiles": "urbansig.jobs.clustertraffictiles",
     "createh3grid": "urbansig.jobs.createh3grid",
     "diagnostics": "urbansig.jobs.diagnostics",
+    "embedregionsflows": "urbansig.jobs.embedregionsflows",
     "embedregionsmusecl": "urbansig.jobs.embedregionsmusecl",
     "generatedemocity": "urbansig.jobs.generatedemocity",
     "applyrawmodel": "urbansig.jobs.applyrawmodel",

@@ -123,7 +123,9 @@ PARAMETERS = (
         "OUTPUT",
         "Embedded regions",
         "vector_out",
-        help="the regions (with their geometry, if any) and the emb_ columns",
+        help="the regions (with their geometry, if any), the emb_ columns and trips_out / "
+        "trips_in (trips per region over all OD matrices)",
+        geometry="table",
     ),
     Parameter(
         "MODEL_FILE",
