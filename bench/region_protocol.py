@@ -35,21 +35,10 @@ def load_city(city: str) -> dict[str, np.ndarray]:
 
 
 def score(features: np.ndarray, y: np.ndarray, folds: int) -> dict[str, float]:
-    """R2, RMSE and MAE of the published protocol for one target."""
-    from sklearn.linear_model import Ridge
-    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
-    from sklearn.model_selection import KFold
+    """R2, RMSE and MAE of the published protocol for one target (predictindicator's own)."""
+    from urbansig.models.predictor import literature_protocol
 
-    pred = np.zeros_like(y)
-    for train, test in KFold(folds, shuffle=True, random_state=2024).split(features):
-        model = Ridge(alpha=1.0).fit(features[train], y[train])
-        pred[test] = model.predict(features[test])
-    pred = np.maximum(pred, 0.0)
-    return {
-        "r2": float(r2_score(y, pred)),
-        "rmse": float(np.sqrt(mean_squared_error(y, pred))),
-        "mae": float(mean_absolute_error(y, pred)),
-    }
+    return literature_protocol(features, y, folds, seed=2024)[0]
 
 
 def score_all(features: np.ndarray, city_data: dict[str, np.ndarray], city: str) -> dict:

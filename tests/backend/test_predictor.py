@@ -388,3 +388,92 @@ def test_settings_defaults_are_the_parameter_tables():
         assert getattr(model, key) == default("predictindicator", key), key
     hidden = tuple(int(v) for v in default("predictindicator", "hidden").split(","))
     assert model.hidden == hidden
+
+
+def _plain_table(tmp_path) -> Path:
+    """region_layer's regions as a CSV without geometry."""
+    import geopandas as gpd
+
+    frame = gpd.read_file(region_layer(tmp_path / "regions.gpkg"))
+    path = tmp_path / "regions.csv"
+    frame.drop(columns="geometry").to_csv(path, index=False)
+    return path
+
+
+def test_job_on_a_plain_table_with_the_literature_protocol(tmp_path):
+    import pandas as pd
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import KFold
+
+    table = _plain_table(tmp_path)
+    out = tmp_path / "out.csv"
+    result, _ = run_job(
+        tmp_path,
+        {"input": table},
+        {"feature_prefix": "emb_", "target_field": "population", "folds": 5},
+        {"output": out, "report": tmp_path / "r.html"},
+        seed=3,
+    )
+    metrics = result["metrics"]
+    written = pd.read_csv(out)
+    labelled = written["population"].notna()
+    assert written.loc[labelled, "pred_literature"].notna().all()
+    assert written.loc[~labelled, "pred_literature"].isna().all()
+    # the literature protocol is exactly Ridge(alpha=1), shuffled K-fold, negatives -> 0
+    X = written.loc[labelled, ["emb_000", "emb_001", "emb_002"]].to_numpy()
+    y = written.loc[labelled, "population"].to_numpy()
+    expected = np.zeros_like(y)
+    for train, test in KFold(5, shuffle=True, random_state=3).split(X):
+        expected[test] = Ridge(alpha=1.0).fit(X[train], y[train]).predict(X[test])
+    expected = np.maximum(expected, 0)
+    np.testing.assert_allclose(written.loc[labelled, "pred_literature"], expected)
+    assert metrics["literature_r2"] == pytest.approx(r2_score(y, expected))
+    assert metrics["literature_folds"] == 5
+    assert "r2_orig" in metrics and "rmse_orig" in metrics  # original scale beside log
+    report = (tmp_path / "r.html").read_text()
+    assert "Literature protocol" in report and "Residual map" not in report
+
+
+def test_spatial_split_on_a_plain_table_says_it_needs_geometry(tmp_path):
+    with pytest.raises(BadInput, match="SPLIT: 'spatial' needs region geometries"):
+        run_job(
+            tmp_path,
+            {"input": _plain_table(tmp_path)},
+            {"feature_prefix": "emb_", "target_field": "population", "split": "spatial"},
+        )
+
+
+def test_back_transformed_predictions_stay_in_the_training_range():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = np.expm1(3.0 + 0.5 * X[:, 0])
+    predictor = IndicatorPredictor(model="ridge", log_target=True).fit(RegressionData(X, y))
+    far = np.array([[40.0, 0.0], [-40.0, 0.0], [0.0, 0.0]])
+    pred = predictor.predict(far)
+    assert predictor.n_clipped == 2
+    assert pred.max() == pytest.approx(y.max()) and pred.min() == pytest.approx(y.min())
+    assert y.min() < pred[2] < y.max()
+
+
+def test_clipping_keeps_a_spatial_split_near_the_mean_predictor(tmp_path):
+    """Heavy-tailed counts under a spatial split: no explosion of the back-transform."""
+    rng = np.random.default_rng(1)
+    layer = region_layer(tmp_path / "regions.gpkg", n_side=12)
+    import geopandas as gpd
+
+    frame = gpd.read_file(layer)
+    x = frame["emb_000"].to_numpy()
+    frame["population"] = np.round(np.exp(3 + 1.5 * x + 0.3 * rng.normal(size=len(x))))
+    frame.loc[0, "emb_000"] = 30.0  # one region far outside the others: ridge extrapolates
+    frame.to_file(layer)
+    result, events = run_job(
+        tmp_path,
+        {"input": layer},
+        {"feature_prefix": "emb_", "target_field": "population", "split": "spatial",
+         "repeats": 5, "log_target": "true"},
+    )  # fmt: skip
+    rows = {r["model"]: r for r in result["metrics"]["models"]}
+    ridge, mean = rows["ridge"], rows["mean"]
+    assert ridge["r2_orig_mean"] > mean["r2_orig_mean"] - 3 * max(ridge["r2_orig_std"], 0.1)
+    assert any("held to it" in e.get("message", "") for e in events if e["event"] == "warning")

@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 
 from urbansig.columns import PRED_LOWER, PRED_UPPER, PREDICTION, RESIDUAL, SPLIT
-from urbansig.io.vector import numeric_text
+from urbansig.io.vector import has_geometry, numeric_text
 from urbansig.jobs import Job
 from urbansig.protocol import BadInput, Events, JobSpec
 
-OUTPUT_COLUMNS = (PREDICTION, RESIDUAL, SPLIT, PRED_LOWER, PRED_UPPER)
+PRED_LITERATURE = "pred_literature"
+OUTPUT_COLUMNS = (PREDICTION, RESIDUAL, SPLIT, PRED_LOWER, PRED_UPPER, PRED_LITERATURE)
 BASELINES = ("ridge", "gbm", "mean")
 
 
@@ -43,6 +44,7 @@ class Outcome:
     summary: dict[str, Any]
     scatter: tuple[np.ndarray, np.ndarray, np.ndarray]
     fields: list[str]
+    literature: np.ndarray | None = None  # literature protocol's out-of-fold predictions
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -67,7 +69,8 @@ def feature_fields(frame, params: dict[str, Any]) -> list[str]:
     """The feature fields: FEATURE_FIELDS (a list) or every field starting FEATURE_PREFIX."""
     listed = [f.strip() for f in str(params.get("feature_fields") or "").split(",") if f.strip()]
     prefix = params.get("feature_prefix") or ""
-    columns = [c for c in frame.columns if c != frame.geometry.name]
+    geometry = frame.geometry.name if has_geometry(frame) else None
+    columns = [c for c in frame.columns if c != geometry]
     if listed:
         missing = [f for f in listed if f not in columns]
         if missing:
@@ -121,6 +124,11 @@ def target_values(frame, field: str) -> np.ndarray:
 
 def region_coords(frame) -> np.ndarray:
     """A point inside each region (layer units), for spatial blocks."""
+    if not has_geometry(frame):
+        raise BadInput(
+            "SPLIT: 'spatial' needs region geometries and INPUT is a plain table; use SPLIT "
+            "random (or the literature protocol's K-fold), or give a polygon layer."
+        )
     if frame.geometry.isna().any() or frame.geometry.is_empty.any():
         raise BadInput("INPUT: SPLIT 'spatial' needs a geometry for every region.")
     points = frame.geometry.representative_point()
@@ -128,14 +136,14 @@ def region_coords(frame) -> np.ndarray:
 
 
 def run(spec: JobSpec, events: Events) -> dict[str, Any]:
-    from urbansig.io.vector import read_layer
+    from urbansig.io.vector import read_table
     from urbansig.models.predictor import IndicatorPredictor
 
     inputs, params = spec.inputs, spec.params
     _check_params(params)
     hidden = _hidden(params["hidden"])
     events.progress(0.0, "Reading the region layer")
-    frame = read_layer(inputs["input"], "INPUT")
+    frame = read_table(inputs["input"], "INPUT")
     if frame.empty:
         raise BadInput("INPUT: the region layer has no features.")
     target_field = params.get("target_field") or None
@@ -170,11 +178,15 @@ def _train(spec, events, frame, fields, target_field, hidden) -> dict[str, Any]:
     _calibrate(predictor, X_lab, y_lab, part0, params["coverage"], events)
     events.progress(0.88, "Predicting every region")
     pred = predictor.predict(X)
+    _warn_clipped(events, records, params["model"], predictor.n_clipped, target_field)
     bounds = predictor.predict_interval(X)
     split_names = np.full(len(frame), "predicted", dtype=object)
     split_names[labelled] = np.asarray(PART_NAMES, dtype=object)[part0]
     metrics = _train_metrics(rows, params["model"], y, bounds, labelled, part0, log_target)
     metrics["n_predicted"] = int(len(frame) - len(labelled))
+    literature = None
+    if params["literature_protocol"]:
+        literature = _literature(X_lab, y_lab, params["folds"], spec.seed, metrics)
     _emit_metrics(events, rows, metrics)
     summary = {
         "target_field": target_field,
@@ -189,7 +201,33 @@ def _train(spec, events, frame, fields, target_field, hidden) -> dict[str, Any]:
     outcome = Outcome(
         frame, predictor, pred, y, split_names, bounds, rows, metrics, summary, scatter, fields
     )
+    if literature is not None:
+        outcome.literature = np.full(len(frame), np.nan)
+        outcome.literature[labelled] = literature
+        summary["literature_folds"] = params["folds"]
     return _write(spec, events, outcome)
+
+
+def _literature(X_lab, y_lab, folds: int, seed: int, metrics: dict[str, Any]) -> np.ndarray:
+    """The literature protocol's metrics into ``metrics``; its out-of-fold predictions."""
+    from urbansig.models.predictor import literature_protocol
+
+    scored, oof = literature_protocol(X_lab, y_lab, folds, seed)
+    metrics.update({f"literature_{k}": v for k, v in scored.items()})
+    metrics["literature_folds"] = folds
+    return oof
+
+
+def _warn_clipped(events, records, model: str, n_final: int, target_field: str) -> None:
+    """Say how many back-transformed predictions were held to the training range."""
+    in_tests = sum(r.get("n_clipped", 0) for r in records if r["model"] == model)
+    if in_tests or n_final:
+        events.warning(
+            f"{model}: {in_tests} test predictions over all repeats (and {n_final} of the "
+            f"written predictions) left the range of {target_field} seen in training on the "
+            "log scale and were held to it; without this, the back-transform turns such "
+            "overshoots into errors of orders of magnitude."
+        )
 
 
 def _labelled(y: np.ndarray, target_field: str) -> np.ndarray:
@@ -311,6 +349,9 @@ def _emit_metrics(events, rows, metrics) -> None:
                 std=_finite(row[f"{key}_std"]),
             )
     events.metric("interval_coverage_test", _finite(metrics["interval_coverage_test"]))
+    for key in ("r2", "rmse", "mae"):
+        if f"literature_{key}" in metrics:
+            events.metric(f"literature_{key}", _finite(metrics[f"literature_{key}"]))
 
 
 def _apply(spec, events, frame, predictor, target_field) -> dict[str, Any]:
@@ -327,6 +368,11 @@ def _apply(spec, events, frame, predictor, target_field) -> dict[str, Any]:
     X = feature_matrix(frame, fields, "INPUT")
     events.progress(0.3, f"Applying a saved {predictor.model} model")
     pred = predictor.predict(X)
+    if predictor.n_clipped:
+        events.warning(
+            f"{predictor.model}: {predictor.n_clipped} predictions left the target range seen "
+            "in training on the log scale and were held to it."
+        )
     bounds = predictor.predict_interval(X) if predictor.halfwidth is not None else None
     y = target_values(frame, target_field) if target_field else np.full(len(frame), np.nan)
     known = np.isfinite(y)
@@ -372,6 +418,8 @@ def _write(spec, events, outcome: Outcome) -> dict[str, Any]:
     out[SPLIT] = outcome.split_names
     if bounds is not None:
         out[PRED_LOWER], out[PRED_UPPER] = bounds
+    if outcome.literature is not None:
+        out[PRED_LITERATURE] = outcome.literature
     events.progress(0.9, "Writing the layer")
     write_layer(out, spec.outputs["output"])
     outputs = {"output": spec.outputs["output"]}
@@ -444,6 +492,17 @@ def _report(spec, out, outcome: Outcome) -> None:
                 line[f"{name} (original)"] = _pm(row, key)
             table.append(line)
         report.section("Test metrics").table(table)
+    if "literature_r2" in metrics:
+        report.section("Literature protocol").paragraph(
+            f"Ridge(alpha=1) on the {len(fields)} features as given, "
+            f"{metrics['literature_folds']}-fold out-of-fold predictions (shuffled, seed "
+            f"{summary['seed']}), negatives set to 0, scored on the original scale over all "
+            f"labelled regions: R2 {metrics['literature_r2']:.4f}, RMSE "
+            f"{metrics['literature_rmse']:.4g}, MAE {metrics['literature_mae']:.4g}. This is "
+            "how published region-embedding tables (HAFusion, MGFN, HREP) score, for "
+            "comparison with them; the table above (repeated held-out splits, spread shown) is "
+            "the better guide to how well the indicator can be predicted."
+        )
     if predictor.halfwidth is not None:
         report.section("Prediction interval").paragraph(
             f"Split-conformal interval at {predictor.coverage:.0%} coverage: prediction ± "
@@ -464,6 +523,9 @@ def _report(spec, out, outcome: Outcome) -> None:
             "scatter",
             "Dotted: the 45-degree line. Blue: validation, purple: test, grey: train.",
         )
+    if not has_geometry(out):
+        report.save(spec.outputs["report"])
+        return
     residual = out[RESIDUAL].to_numpy(dtype=float)
     if log:
         residual = np.log1p(np.maximum(y, 0)) - np.log1p(out[PREDICTION].to_numpy(dtype=float))

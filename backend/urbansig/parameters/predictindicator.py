@@ -5,10 +5,11 @@ from urbansig.parameters import HTML_FILTER, MODEL_FILTER, Parameter
 PARAMETERS = (
     Parameter(
         "INPUT",
-        "Region layer",
+        "Regions (layer or table)",
         "vector",
-        help="regions with numeric feature fields and the target",
-        geometry="polygon",
+        help="regions with numeric feature fields and the target: a polygon layer, or a plain "
+        "table (then only the random split)",
+        geometry="table",
     ),
     Parameter(
         "TARGET_FIELD",
@@ -59,6 +60,26 @@ PARAMETERS = (
         help="random 60/20/20 as the paper, or spatial block cross-validation (neighbouring regions do not leak between train and test)",
         default="random",
         choices=("random", "spatial"),
+    ),
+    Parameter(
+        "LITERATURE_PROTOCOL",
+        "Also score the literature protocol",
+        "bool",
+        help="Ridge(alpha=1) on the features as given, K-fold out-of-fold predictions, "
+        "negatives set to 0, R2 / RMSE / MAE on the original scale: the protocol of the "
+        "published region-embedding tables (HAFusion, MGFN, HREP), for comparison with them",
+        default=True,
+    ),
+    Parameter(
+        "FOLDS",
+        "Literature protocol folds",
+        "int",
+        help="K of the literature protocol's K-fold (the published tables use 25 for Chicago, "
+        "10 for San Francisco)",
+        default=10,
+        advanced=True,
+        minimum=2,
+        maximum=1000,
     ),
     Parameter(
         "BLOCK_SIZE",
@@ -136,8 +157,10 @@ PARAMETERS = (
         "OUTPUT",
         "Predicted regions",
         "vector_out",
-        help="the regions with prediction, residual, split, pred_lower and pred_upper",
-        geometry="polygon",
+        help="the regions with prediction, residual, split, pred_lower and pred_upper (and "
+        "pred_literature, the literature protocol's out-of-fold prediction); a plain table "
+        "when INPUT is one",
+        geometry="table",
     ),
     Parameter(
         "MODEL_FILE",

@@ -18,6 +18,7 @@ from urbansig.models.predictor.evaluate import (
     check_target,
     evaluate_features,
     evaluate_split,
+    literature_protocol,
     score,
     summarise,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "check_target",
     "evaluate_features",
     "evaluate_split",
+    "literature_protocol",
     "make_splits",
     "score",
     "summarise",

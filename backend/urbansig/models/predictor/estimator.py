@@ -94,6 +94,8 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
         self.y_mean, self.y_std = 0.0, 1.0
         self.coverage: float | None = None
         self.halfwidth: float | None = None  # conformal half-width on the model (log) scale
+        self.z_range: tuple[float, float] | None = None  # training target range, model scale
+        self.n_clipped = 0  # predictions of the last predict() held to that range
         self.info: dict[str, Any] = {}
         self._net: MLPRegressor | None = None
         self._coef: np.ndarray | None = None
@@ -164,6 +166,7 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
         else:
             self._mean = float(z.mean())
         self.info["n_train"] = len(X)
+        self.z_range = (float(z.min()), float(z.max()))
         return self
 
     def _fit_mlp(self, Xs, z, X_val, y_val, events) -> None:
@@ -222,8 +225,21 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
         return np.full(len(Xs), self._mean)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predictions on the original scale of the target."""
-        return self.to_original_scale(self.predict_model_scale(X))
+        """Predictions on the original scale, held to the training range (log target)."""
+        return self.to_original_scale(self.held_to_training_range(self.predict_model_scale(X)))
+
+    def held_to_training_range(self, z: np.ndarray) -> np.ndarray:
+        """Model-scale predictions clipped to the training target's range (log target only).
+
+        The back-transform turns a model-scale overshoot of a few units into an error of
+        orders of magnitude; ``n_clipped`` counts the predictions held back.
+        """
+        self.n_clipped = 0
+        if not self.log_target or self.z_range is None:
+            return z
+        low, high = self.z_range
+        self.n_clipped = int(((z < low) | (z > high)).sum())
+        return np.clip(z, low, high)
 
     def transform(self, data: RegressionData | np.ndarray) -> np.ndarray:
         """Predictions on the original scale for ``data.X`` (or a feature array)."""
@@ -231,7 +247,9 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
 
     def calibrate(self, X_val: np.ndarray, y_val: np.ndarray, coverage: float = 0.9) -> bool:
         """Split-conformal calibration on held-out data; returns whether it is exact."""
-        residual = self.to_model_scale(y_val) - self.predict_model_scale(X_val)
+        residual = self.to_model_scale(y_val) - self.held_to_training_range(
+            self.predict_model_scale(X_val)
+        )
         self.halfwidth, exact = conformal_halfwidth(residual, coverage)
         self.coverage = float(coverage)
         return exact
@@ -240,7 +258,7 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
         """Lower and upper bounds on the original scale (needs :meth:`calibrate`)."""
         if self.halfwidth is None:
             raise RuntimeError("call calibrate() before predict_interval()")
-        z = self.predict_model_scale(X)
+        z = self.held_to_training_range(self.predict_model_scale(X))
         lower = self.to_original_scale(z - self.halfwidth)
         upper = self.to_original_scale(z + self.halfwidth)
         return lower, upper
@@ -284,6 +302,7 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
             "y_std": self.y_std,
             "coverage": self.coverage,
             "halfwidth": self.halfwidth,
+            "target_range": list(self.z_range) if self.z_range is not None else None,
             "info": self.info,
             **({"metrics": metrics} if metrics is not None else {}),
             **(extra or {}),
@@ -310,6 +329,8 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
         self.x_std = state["x_std"].numpy()
         self.y_mean, self.y_std = float(config["y_mean"]), float(config["y_std"])
         self.coverage, self.halfwidth = config.get("coverage"), config.get("halfwidth")
+        target_range = config.get("target_range")  # absent in older model files: no clip
+        self.z_range = (float(target_range[0]), float(target_range[1])) if target_range else None
         self.info = dict(config.get("info") or {})
         self.info["config"] = {k: v for k, v in config.items() if k not in ("info",)}
         if kind == "mlp":
