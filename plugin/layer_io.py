@@ -30,6 +30,30 @@ def source_for_backend(
     return f"{path}|layername={layer}" if layer else path
 
 
+def destination_for_backend(destination: str, context: QgsProcessingContext) -> str | None:
+    """A vector destination as the backend writes it: ``file.gpkg`` or ``file|layername=x``.
+
+    The dialog's "Save to GeoPackage..." gives ``ogr:dbname='file.gpkg' table="x" (geom)``:
+    the layer x is added to (or replaced in) that GeoPackage, and the layer QGIS loads on
+    completion is pointed at it.
+    """
+    if not destination:
+        return None
+    if not destination.startswith("ogr:"):
+        return destination
+    from qgis.core import QgsDataSourceUri
+
+    uri = QgsDataSourceUri(destination[len("ogr:") :])
+    if not uri.database():
+        return destination
+    path = f"{uri.database()}|layername={uri.table()}" if uri.table() else uri.database()
+    loads = context.layersToLoadOnCompletion()
+    if destination in loads:
+        loads[path] = loads.pop(destination)
+        context.setLayersToLoadOnCompletion(loads)
+    return path
+
+
 def sources_for_backend(
     alg: QgsProcessingAlgorithm,
     parameters: dict,

@@ -108,6 +108,31 @@ class EventSink:
             self.feedback.pushInfo(text)
 
 
+def remove_orphan_specs(spec_dir: Path) -> list[Path]:
+    """Delete spec files of runs whose QGIS process is gone (killed before cleaning up).
+
+    Spec files are named ``<task>-<pid>-<id>.json``; the backend deletes its spec once
+    read, so only a run killed before its child started leaves one. Returns those removed.
+    """
+    removed = []
+    for path in spec_dir.glob("*-*-*.json"):
+        pid = path.stem.split("-")[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
 def run_job(
     spec: dict[str, Any],
     feedback: QgsProcessingFeedback | None,
@@ -122,6 +147,7 @@ def run_job(
         command = backend_env.backend_command(resolve_backend_python())
     spec_dir = Path(tempfile.gettempdir()) / "urbansig-jobs"
     spec_dir.mkdir(parents=True, exist_ok=True)
+    remove_orphan_specs(spec_dir)
     spec_path = spec_dir / f"{spec['task']}-{os.getpid()}-{uuid.uuid4().hex[:8]}.json"
     spec_path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
     sink = EventSink(feedback)
@@ -132,7 +158,7 @@ def run_job(
 
     try:
         outcome = run_child(
-            [*command, "run", str(spec_path), "--watch-stdin"],
+            [*command, "run", str(spec_path), "--watch-stdin", "--remove-spec"],
             on_stdout=sink,
             on_stderr=on_stderr,
             feedback=feedback,

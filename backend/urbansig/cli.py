@@ -40,6 +40,9 @@ def build_parser(with_jobs: bool = True) -> argparse.ArgumentParser:
     run.add_argument(
         "--watch-stdin", action="store_true", help="cancel when stdin closes (parent died)"
     )
+    run.add_argument(
+        "--remove-spec", action="store_true", help="delete the spec file once it is read"
+    )
     info = sub.add_parser("info", help="print backend versions and the device as JSON")
     info.add_argument("--device", default="auto", choices=DEVICES)
 
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(with_jobs=not argv or argv[0] not in ("run", "info")).parse_args(argv)
     if args.command == "run":
-        return run_protected(args.spec, watch_stdin=args.watch_stdin)
+        return run_protected(args.spec, args.watch_stdin, args.remove_spec)
     if args.command == "info":
         from urbansig.diagnostics import backend_info
 

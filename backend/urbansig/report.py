@@ -65,7 +65,7 @@ class Report:
 
         target = Path(path)
         folder = target.with_name(target.stem + "_files")
-        with atomic_path(folder) as tmp_folder:
+        with atomic_path(folder, replace_folder=True) as tmp_folder:
             tmp_folder.mkdir()
             for name, fig in self._figures:
                 fig.savefig(tmp_folder / f"{name}.png", dpi=110, bbox_inches="tight")

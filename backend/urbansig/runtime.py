@@ -10,6 +10,8 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
+from urbansig.io.atomic import output_transaction
+from urbansig.io.output_checks import check_outputs, describe_os_error
 from urbansig.jobs import Job, get_job
 from urbansig.parameters import Parameter
 from urbansig.protocol import BadInput, Cancelled, Events, JobError, JobSpec
@@ -99,31 +101,40 @@ def _check_path(name: str, section: str, value: str) -> None:
     path = Path(value.split("|", 1)[0])  # QGIS-style "file.gpkg|layername=x"
     if section == "inputs" and not path.exists():
         raise BadInput(f"{name}: input {value} does not exist.")
-    if section == "outputs" and not path.parent.is_dir():
-        raise BadInput(f"{name}: the folder of output {value} does not exist.")
 
 
 def run_spec(spec: JobSpec, events: Events) -> dict[str, Any]:
     """Validate and run one job; returns the result (outputs and metrics)."""
     job = get_job(spec.task)
     apply_defaults(job, spec)
+    check_outputs(job.options, spec)
     events.check_cancelled()
-    result = job.run(spec, events) or {}
+    try:
+        with output_transaction():
+            result = job.run(spec, events) or {}
+    except OSError as exc:
+        traceback.print_exc(file=sys.stderr)
+        raise BadInput(describe_os_error(job.options, spec, exc)) from exc
     outputs = result.get("outputs", dict(spec.outputs))
     events.result(outputs, result.get("metrics", {}))
     return result
 
 
-def run_protected(spec_path: str, watch_stdin: bool = False) -> int:
+def run_protected(spec_path: str, watch_stdin: bool = False, remove_spec: bool = False) -> int:
     """Run a spec file as the plugin's child: events on the real stdout, stray prints to stderr.
 
     SIGTERM, SIGINT and (with ``watch_stdin``) end-of-file on stdin cancel the run; outputs
-    being written are removed by their atomic writers.
+    being written are removed by their atomic writers. ``remove_spec`` deletes the spec
+    file once read, so a killed parent leaves none behind.
     """
     events = Events(_event_stream())
     _install_cancel_handlers(events, watch_stdin)
     try:
-        spec = JobSpec.load(spec_path)
+        try:
+            spec = JobSpec.load(spec_path)
+        finally:
+            if remove_spec:
+                Path(spec_path).unlink(missing_ok=True)
         run_spec(spec, events)
         return EXIT_OK
     except JobError as exc:

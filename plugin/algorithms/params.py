@@ -27,7 +27,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..layer_io import source_for_backend, sources_for_backend
+from ..layer_io import destination_for_backend, source_for_backend, sources_for_backend
 
 GEOMETRY_TYPES = {
     "polygon": QgsProcessing.SourceType.TypeVectorPolygon,
@@ -167,7 +167,8 @@ def backend_value(
     if kind in ("file", "folder"):
         return alg.parameterAsFile(parameters, p.name, context) or None
     if kind == "vector_out":
-        return alg.parameterAsOutputLayer(parameters, p.name, context) or None
+        destination = alg.parameterAsOutputLayer(parameters, p.name, context)
+        return destination_for_backend(destination, context)
     if kind == "file_out":
         return alg.parameterAsFileOutput(parameters, p.name, context) or None
     if kind == "folder_out":

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -109,8 +110,9 @@ def test_cancel_a_silent_child(fake_command, tmp_path, scenario):
     assert not alive(pid)
 
 
-def test_child_exits_when_qgis_is_killed(fake_command, tmp_path):
-    """SIGKILL the parent: the child sees stdin close and exits (no orphan)."""
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_child_exits_when_qgis_is_killed(fake_command, tmp_path, how):
+    """Kill the parent: the child sees stdin close and exits (no orphan, no spec file)."""
     pid_file = tmp_path / "pid"
     script = (
         "import sys\n"
@@ -124,9 +126,24 @@ def test_child_exits_when_qgis_is_killed(fake_command, tmp_path):
         time.sleep(0.05)
     child = int(pid_file.read_text())
     assert alive(child)
-    parent.send_signal(signal.SIGKILL)
+    parent.send_signal(how)
     parent.wait()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 2
     while alive(child) and time.monotonic() < deadline:
-        time.sleep(0.1)
+        time.sleep(0.05)
     assert not alive(child)
+    spec_dir = Path(tempfile.gettempdir()) / "urbansig-jobs"
+    assert list(spec_dir.glob(f"fake-{parent.pid}-*.json")) == []
+
+
+def test_orphan_spec_files_of_dead_runs_are_removed(tmp_path):
+    from urban_signatures.plugin.runner import remove_orphan_specs
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = tmp_path / f"predictindicator-{dead.pid}-0123abcd.json"
+    running = tmp_path / f"predictindicator-{os.getpid()}-0123abcd.json"
+    for path in (orphan, running):
+        path.write_text("{}")
+    assert remove_orphan_specs(tmp_path) == [orphan]
+    assert not orphan.exists() and running.exists()

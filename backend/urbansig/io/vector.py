@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -94,22 +95,28 @@ def numeric_text(column):
     return values
 
 
-def write_layer(frame, path: str | Path, layer: str | None = None) -> Path:
-    """Write ``frame`` as a GeoPackage (or any OGR format by extension), atomically.
+def write_layer(frame, path: str | Path, layer: str | None = None) -> str:
+    """Write ``frame`` as a layer of a GeoPackage (or any OGR format by extension), atomically.
 
-    A DataFrame without geometry is written as a plain table (an attribute-only layer).
+    ``path`` may name the layer (``file.gpkg|layername=x``; default: the file's stem). An
+    existing GeoPackage keeps its other layers: only this layer is added or replaced, as
+    QGIS does. A DataFrame without geometry is written as a plain table. Returns the
+    layer's source (with ``|layername=`` where the file holds other layers).
     """
     import pyogrio
 
-    target = Path(path)
-    options = {"VERSION": "1.2"} if target.suffix.lower() == ".gpkg" else {}
+    file, named = split_layer_path(path)
+    target = Path(file)
+    layer = layer or named or target.stem
+    is_gpkg = target.suffix.lower() == ".gpkg"
+    options = {"VERSION": "1.2"} if is_gpkg else None
+    existing = is_gpkg and target.is_file()
     with atomic_path(target) as tmp:
+        if existing:
+            shutil.copy2(target, tmp)
         if isinstance(frame, gpd.GeoDataFrame):
-            frame.to_file(
-                tmp, layer=layer or target.stem, engine="pyogrio", dataset_options=options or None
-            )
+            frame.to_file(tmp, layer=layer, engine="pyogrio", dataset_options=options)
         else:
-            pyogrio.write_dataframe(
-                frame, tmp, layer=layer or target.stem, dataset_options=options or None
-            )
-    return target
+            pyogrio.write_dataframe(frame, tmp, layer=layer, dataset_options=options)
+        others = existing and len(pyogrio.list_layers(tmp)) > 1
+    return f"{target}|layername={layer}" if others or named else str(target)

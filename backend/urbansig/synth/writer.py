@@ -87,7 +87,7 @@ def generate_city(
     events = events if events is not None else _Quiet()
     out_dir = Path(out_dir)
     check_output(out_dir)
-    with atomic_path(out_dir) as tmp:
+    with atomic_path(out_dir, replace_folder=True) as tmp:
         tmp.mkdir()
         manifest = _build(
             tmp,
