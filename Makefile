@@ -26,7 +26,7 @@ QGIS_PLUGINS := $(VENV)/plugins
 QGIS_PROCESS = $$(command -v qgis_process.bin || command -v qgis_process)
 QGIS_RUN = QGIS_CUSTOM_CONFIG_PATH=$(QGIS_PROFILE) QGIS_PLUGINPATH=$(QGIS_PLUGINS) $(QGIS_PROCESS)
 
-.PHONY: help setup qgis backend qgis-venv plugin test test-backend test-quality test-qgis lint demo package bench clean
+.PHONY: help setup qgis backend qgis-venv plugin test test-backend test-quality test-badinput test-qgis lint demo package bench clean
 
 help:
 	@echo "make demo     run the main job on a generated demo city (writes $(OUT)); QUICK=1: tiny city"
@@ -81,12 +81,17 @@ test-backend: backend
 test-quality: backend
 	$(BACKEND_PY) -m pytest tests/quality -rs
 
+# Bad-input tier: every algorithm, one corrupted parameter per case (tests/badinput/cases.py);
+# killing and cancelling runs are in tests/e2e/test_interruptions.py, tests/plugin/test_cancel.py.
+test-badinput: backend
+	$(BACKEND_PY) -m pytest tests/badinput -rs
+
 # pytest-qgis writes a settings folder into the rootdir: keep it out of the source tree.
 test-qgis: setup
 	$(QGIS_PY) -m pytest tests/plugin tests/e2e -rs -o qgis_gui_enabled=false \
 	  --rootdir "$$(mktemp -d)" -c pyproject.toml
 
-test: setup lint test-backend test-quality test-qgis
+test: setup lint test-backend test-quality test-badinput test-qgis
 
 # The main job: every method on a freshly generated demo city, through qgis_process.
 # QUICK=1: the tiny city (a few minutes).

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -113,7 +114,6 @@ def run_spec(spec: JobSpec, events: Events) -> dict[str, Any]:
         with output_transaction():
             result = job.run(spec, events) or {}
     except OSError as exc:
-        traceback.print_exc(file=sys.stderr)
         raise BadInput(describe_os_error(job.options, spec, exc)) from exc
     outputs = result.get("outputs", dict(spec.outputs))
     events.result(outputs, result.get("metrics", {}))
@@ -129,13 +129,24 @@ def run_protected(spec_path: str, watch_stdin: bool = False, remove_spec: bool =
     """
     events = Events(_event_stream())
     _install_cancel_handlers(events, watch_stdin)
-    try:
+
+    def load() -> JobSpec:
         try:
-            spec = JobSpec.load(spec_path)
+            return JobSpec.load(spec_path)
         finally:
             if remove_spec:
                 Path(spec_path).unlink(missing_ok=True)
-        run_spec(spec, events)
+
+    return run_reported(load, events)
+
+
+def run_reported(load: Callable[[], JobSpec], events: Events) -> int:
+    """Load and run a spec; every failure becomes one error event. Returns the exit code.
+
+    Only an unexpected failure (a bug) prints its traceback, on stderr.
+    """
+    try:
+        run_spec(load(), events)
         return EXIT_OK
     except JobError as exc:
         events.error(str(exc), exc.kind)

@@ -149,7 +149,7 @@ def test_bad_inputs(city: Path, tmp_path: Path):
         read_netmob_profiles(city, CITY, start="2020-01-01")
     with pytest.raises(BadInput, match="All 2 NetMob files of the selection are missing"):
         read_netmob_profiles(city, CITY, services=["B"], start=SUN, end=SUN)
-    with pytest.raises(BadInput, match="No folder"):
+    with pytest.raises(BadInput, match="^TRAFFIC_FOLDER: no folder"):
         read_netmob_profiles(city, "Paris")
     stray = city / CITY / "B" / "20190401" / "notes.txt"
     stray.write_text("x")

@@ -390,7 +390,7 @@ def test_jobs_end_to_end(city, tmp_path):
     np.testing.assert_allclose(pooled_again[emb].to_numpy(), regions[emb].to_numpy(), atol=1e-4)
     assert list(pooled_again["n_users"]) == list(regions["n_users"])
     forecast = gpd.read_file(applied["output_points"])
-    assert len(forecast) == 16 * 3 and forecast.crs.to_epsg() == 2154
+    assert len(forecast) == 16 * 3 and forecast.crs.to_epsg() == 32631  # the model's UTM zone
     assert set(forecast["horizon_min"]) == {30.0, 60.0, 90.0}
 
 

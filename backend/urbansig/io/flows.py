@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from urbansig.io.regions import check_unique_ids
 from urbansig.io.vector import read_table, split_layer_path
 from urbansig.protocol import BadInput
 
@@ -55,12 +56,7 @@ def region_ids(frame, id_field: str) -> np.ndarray:
     ids = region_id_text(frame[id_field])
     if (ids == "").any():
         raise BadInput(f"ID_FIELD: {id_field} is empty for {(ids == '').sum()} regions.")
-    duplicated = pd.Series(ids).duplicated()
-    if duplicated.any():
-        raise BadInput(
-            f"ID_FIELD: {id_field} has duplicate values (e.g. {ids[duplicated.to_numpy()][0]}); "
-            "every region needs its own id."
-        )
+    check_unique_ids(ids, id_field)
     return ids
 
 
@@ -233,6 +229,11 @@ def region_view(frame, fields: list[str], ids: np.ndarray, found: FlowInputs) ->
     missing = [f for f in fields if f not in frame.columns]
     if missing:
         raise BadInput(f"VIEW_FIELDS: the regions have no field {', '.join(missing)}.")
+    text = [f for f in fields if not pd.api.types.is_numeric_dtype(frame[f])]
+    if text:
+        raise BadInput(
+            f"VIEW_FIELDS: {', '.join(text)} hold text, not numbers; choose numeric fields."
+        )
     table = pd.DataFrame({f: pd.to_numeric(frame[f], errors="coerce") for f in fields})
     found.view_columns["region fields"] = list(fields)
     return _aligned(table.set_axis(ids), ids, "VIEW_FIELDS", found)

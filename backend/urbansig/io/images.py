@@ -23,10 +23,13 @@ def list_images(folder: Path) -> list[Path]:
     return paths
 
 
-def load_images(paths: list[Path], size: int, events: Any = None) -> np.ndarray:
+def load_images(
+    paths: list[Path], size: int, events: Any = None, parameter: str = "STREETVIEW"
+) -> np.ndarray:
     """(n, 3, size, size) float32 in 0..1: each image converted to RGB and resized
-    (bilinear). BadInput naming the first file that cannot be read."""
-    from PIL import Image, UnidentifiedImageError
+    (bilinear). BadInput naming ``parameter`` and the first file that cannot be read
+    (missing, damaged, cut short)."""
+    from PIL import Image
 
     if int(size) < 1:
         raise BadInput(f"SIZE must be a positive number of pixels, not {size!r}.")
@@ -39,8 +42,11 @@ def load_images(paths: list[Path], size: int, events: Any = None) -> np.ndarray:
             with Image.open(path) as image:
                 rgb = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
                 array = np.asarray(rgb, dtype=np.float32)
-        except (OSError, UnidentifiedImageError, ValueError) as exc:
-            raise BadInput(f"Cannot read image {path} ({exc}).") from exc
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise BadInput(
+                f"{parameter}: cannot read image {path} ({exc}). Is it a complete image file? "
+                "Re-export or re-download it."
+            ) from exc
         out[i] = array.transpose(2, 0, 1) / 255.0
         if events is not None and (i % 32 == 0 or i == len(paths) - 1):
             events.progress((i + 1) / len(paths), f"loaded {i + 1} of {len(paths)} images")

@@ -6,6 +6,10 @@ quarter-hour values (92 on the spring daylight-saving day, 02:00-02:45 missing).
 parsed in threads, one file per thread (pyarrow's CSV reader, which releases the GIL), each
 reduced to per-tile steps of the requested layout, and summed into per-tile accumulators:
 memory does not grow with days.
+
+A file cut short (a copy or download that stopped) is reported, named, with the number of
+tiles it lacks compared with the tile set of its sibling files; the read goes on and those
+tiles count as absent from that file, like any tile a file does not list.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from urbansig.io.profiles import (
     day_offset,
     unobserved_problem,
 )
-from urbansig.io.report import ReadReport
+from urbansig.io.report import MAX_PROBLEMS, ReadReport
 from urbansig.protocol import BadInput
 
 __all__ = [
@@ -48,7 +52,12 @@ __all__ = [
 
 DIRECTIONS = ("DL", "UL")
 _DAY = re.compile(r"^\d{8}$")
+_FIRST_LINE = re.compile(rb"\s*([^\r\n]*)")
 _MISSING_DST = np.arange(8, 12)  # 02:00, 02:15, 02:30, 02:45
+# A file lacking more than this share of the tile set (and at least CUT_SHORT_MIN tiles)
+# is reported as cut short; files normally lack a few tiles here and there.
+CUT_SHORT_SHARE = 0.01
+CUT_SHORT_MIN = 10
 
 
 def _cpu_count() -> int:
@@ -80,7 +89,7 @@ def _city_dir(root: Path, city: str) -> Path:
     if root.name == city and root.is_dir():
         return root
     raise BadInput(
-        f"No folder {root / city}: a NetMob root holds one folder per city "
+        f"TRAFFIC_FOLDER: no folder {root / city}: a NetMob root holds one folder per city "
         f"({root}/{city}/<Service>/<YYYYMMDD>/...). Check the folder and the CITY name."
     )
 
@@ -213,6 +222,13 @@ def read_netmob_profiles(
     thread); missing files and malformed lines are counted in the report; a file with a bad
     name or layout is a BadInput naming it.
     ``start`` and ``end`` (dates or ISO strings) are inclusive.
+
+    A file cut short is not an error: it ends inside a line (no line end, too few fields or
+    an unfinished last value), or it lacks more than CUT_SHORT_SHARE of the tiles its sibling
+    files list (on a line boundary). Its tiles read are used, the rest count as absent from
+    it (no observation that day, like any tile a file omits), and the report lists each such
+    file first among its problems, with the number of tiles missing (count
+    ``files_cut_short``).
     """
     days_in_profile, per_day = check_layout(layout)
     report = ReadReport()
@@ -224,9 +240,11 @@ def read_netmob_profiles(
             "DIRECTION and the day range."
         )
     acc = ProfileAccumulator(len(dirs), len(chosen), days_in_profile * per_day)
+    sizes: list[tuple[Path, int, str | None]] = []  # per file: tiles read, line cut short
     for n_done, (job, result) in enumerate(_parse_all(files, per_day, workers, events, report), 1):
         path, d, s, day = job
         _merge(result, report)
+        sizes.append((path, len(result["tile_ids"]), result["cut"]))
         observed = np.ones(per_day, dtype=bool)
         if result["n_values"] == 92:
             quarter_seen = np.ones(96, dtype=bool)
@@ -236,6 +254,7 @@ def read_netmob_profiles(
         if events is not None:
             events.progress(n_done / len(files), f"read {path.name}")
     tile_ids, values, unobserved = acc.result()
+    _report_cut_short(_cut_short_problems(sizes, len(tile_ids)), report)
     if unobserved.size:
         report.problem(unobserved_problem(layout, unobserved))
     report.notes.append(
@@ -243,6 +262,34 @@ def read_netmob_profiles(
         + (" (DL + UL)" if len(dirs) == 2 else f" ({dirs[0]})")
     )
     return TrafficProfiles(tile_ids, chosen, values, layout, report)
+
+
+def _cut_short_problems(sizes: list[tuple[Path, int, str | None]], n_tiles: int) -> list[str]:
+    """A problem per file cut short, from (path, tiles read, line cut or None) per file and
+    the number of tiles of all the files read together."""
+    tolerance = max(CUT_SHORT_MIN, CUT_SHORT_SHARE * n_tiles)
+    problems = []
+    for path, n_read, cut in sizes:
+        missing = n_tiles - n_read
+        if cut is None and missing <= tolerance:
+            continue
+        where = f"it ends in the middle of {cut} and " if cut else "it "
+        problems.append(
+            f"{path} is cut short: {where}lacks {missing} of the {n_tiles} tiles its sibling "
+            "files list (a copy or download that stopped?). Those tiles count as absent from "
+            "it; copy or download the file again for complete profiles."
+        )
+    return problems
+
+
+def _report_cut_short(problems: list[str], report: ReadReport) -> None:
+    """Put the cut-short files first among the report's problems (within MAX_PROBLEMS)."""
+    if not problems:
+        return
+    report.count("files_cut_short", len(problems))
+    merged = [*problems, *report.problems]
+    report.problems = merged[:MAX_PROBLEMS]
+    report.problems_dropped += len(merged) - len(report.problems)
 
 
 def _merge(result: dict[str, Any], report: ReadReport) -> None:
@@ -303,16 +350,22 @@ def parse_day_file(path: Path, day: dt.date, per_day: int = 96) -> dict[str, Any
 
     The fast path is pyarrow's CSV parser (in the calling thread); a file it cannot take
     whole is re-read line by line, and each bad line is counted and named (file and line
-    number).
+    number). A last line the end of the file cuts short is skipped (counted as malformed)
+    and named in ``cut`` ("line N"; None otherwise), for the caller to report the file.
     """
     path = Path(path)
     data = path.read_bytes()
     result: dict[str, Any] = {"bytes": len(data), "problems": [], "malformed": 0}
+    data, result["cut"] = _drop_cut_line(data, day)
+    if result["cut"]:
+        result["malformed"] += 1
     n_values = _file_width(path, data, day)
     if n_values == 0:
-        result["problems"].append(f"{path}: empty file")
+        if not result["cut"]:
+            result["problems"].append(f"{path}: empty file")
         empty = np.zeros((0, per_day), dtype=np.float64)
-        result.update(tile_ids=np.zeros(0, np.int64), values=empty, n_values=96, lines=0)
+        result.update(tile_ids=np.zeros(0, np.int64), values=empty, n_values=96)
+        result["lines"] = result["malformed"]
         return result
     parsed = _fast_parse(data, n_values, per_day)
     if parsed is None:
@@ -320,7 +373,7 @@ def parse_day_file(path: Path, day: dt.date, per_day: int = 96) -> dict[str, Any
         steps = _reduce([matrix[:, k] for k in range(n_values)], per_day, len(tile_ids))
     else:
         tile_ids, steps, lines = parsed
-    result["lines"] = lines
+    result["lines"] = lines + (result["cut"] is not None)
     if tile_ids.size and not (np.diff(tile_ids) > 0).all():
         uniq, inverse, counts = np.unique(tile_ids, return_inverse=True, return_counts=True)
         if uniq.size < tile_ids.size:
@@ -361,13 +414,43 @@ def _reduce_into(out: np.ndarray, columns: list[np.ndarray]) -> None:
             out[:, step] = 0
 
 
+def _widths(day: dt.date) -> tuple[int, ...]:
+    """The numbers of values a line of a file of ``day`` may hold."""
+    return (96, 92) if dst_day(day) else (96,)
+
+
+def _first_line(data: bytes) -> re.Match[bytes]:
+    """The first line that is not blank (group 1, without its line end)."""
+    match = _FIRST_LINE.match(data)
+    assert match is not None  # the pattern matches any bytes
+    return match
+
+
+def _drop_cut_line(data: bytes, day: dt.date) -> tuple[bytes, str | None]:
+    """``data`` without a last line cut short by the end of the file, and "line N" for it
+    (None when there is none): a line with no line end that has fewer fields than the
+    file's first line (or than a NetMob line when it is the only one), or whose last field
+    is not a number. A cut inside the last value of a line leaves a line that reads as whole.
+    """
+    end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+    tokens = data[end:].split()
+    if not tokens:
+        return data, None
+    first = _first_line(data)
+    width = len(first.group(1).split()) if first.start(1) < end else 1 + min(_widths(day))
+    if len(tokens) < width or (len(tokens) == width and not _is_number(tokens[-1])):
+        number = data.count(b"\n", 0, end) + 1
+        return data[:end], f"line {number}"
+    return data, None
+
+
 def _file_width(path: Path, data: bytes, day: dt.date) -> int:
     """Values per line of this file (96, or 92 on the DST day), from its first line."""
     if not data.strip():
         return 0
-    first = data.lstrip().split(b"\n", 1)[0].split()
+    first = _first_line(data).group(1).split()
     n_values = len(first) - 1
-    allowed = (96, 92) if dst_day(day) else (96,)
+    allowed = _widths(day)
     if n_values not in allowed:
         raise BadInput(
             f"{path}, line 1: {len(first)} fields; a NetMob file has tile_id and "
@@ -408,7 +491,7 @@ def _fast_parse(
     from zero-copy views of arrow's columns (no (n, 96) copy); None when the file needs
     the slow path (a token that is not a number, a wrong field count, a negative, NaN or
     infinite value)."""
-    first = data.lstrip().split(b"\n", 1)[0].rstrip(b"\r")
+    first = _first_line(data).group(1)
     trailing = first.endswith(b" ")
     if first.count(b" ") != n_values + trailing:
         return None  # runs of spaces

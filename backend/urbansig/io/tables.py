@@ -87,14 +87,14 @@ def read_od(
 ) -> pd.DataFrame:
     """Origin-destination flows: columns origin, destination (str) and count (float), plus
     ``time_slot`` when the table has one. ``count`` is found among count/flow/trips/value."""
-    path = _check_file(path, "INPUT")
-    header = _header(path, "INPUT")
+    path = _check_file(path, "OD")
+    header = _header(path, "OD")
     lower = {c.lower(): c for c in header}
     if count is None:
         count = next((lower[c] for c in COUNT_CANDIDATES if c in lower), None)
         if count is None:
             raise BadInput(
-                f"{path}: no count column (looked for {', '.join(COUNT_CANDIDATES)}); "
+                f"OD: {path}: no count column (looked for {', '.join(COUNT_CANDIDATES)}); "
                 f"columns are {', '.join(header)}. Name it with the COUNT parameter."
             )
     missing = [c for c in (origin, destination, count) if c not in header]
@@ -151,12 +151,12 @@ def read_traffic_table(
     a sparse table count as zero). Bad rows are counted and named (line numbers).
     """
     days_in_profile, per_day = check_layout(layout)
-    path = _check_file(path, "INPUT")
-    header = _header(path, "INPUT")
+    path = _check_file(path, "TRAFFIC_TABLE")
+    header = _header(path, "TRAFFIC_TABLE")
     missing = [c for c in TRAFFIC_COLUMNS if c not in header]
     if missing:
         raise BadInput(
-            f"{path}: a traffic table needs columns {', '.join(TRAFFIC_COLUMNS)}; missing "
+            f"TRAFFIC_TABLE: {path}: a traffic table needs columns {', '.join(TRAFFIC_COLUMNS)}; missing "
             f"{', '.join(missing)} (columns are {', '.join(header)})."
         )
     columns = list(TRAFFIC_COLUMNS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,16 @@ LAT_NAMES = ("lat", "latitude", "y")
 PLT_HEADER_LINES = 6
 PLT_COLUMNS = ["lat", "lon", "zero", "alt", "days", "date", "clock"]
 EARTH_RADIUS_KM = 6371.0088
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
+def trajectory_parameter(path: str | Path) -> str:
+    """The parameter that gives trajectories like ``path``: a folder is GEOLIFE_FOLDER, a
+    table TRAJECTORIES, anything else TRAJECTORY_LAYER."""
+    path = Path(path)
+    if path.is_dir() or not (path.suffix or path.exists()):
+        return "GEOLIFE_FOLDER"
+    return "TRAJECTORIES" if path.suffix.lower() in TABLE_SUFFIXES else "TRAJECTORY_LAYER"
 
 
 def read_trajectories(
@@ -34,23 +45,25 @@ def read_trajectories(
 
     ``path`` is a CSV, a GeoLife root (``<user>/Trajectory/*.plt``, user = folder name) or
     a GeoPackage of points. Timestamps without a time zone are read in ``assume_tz``.
+    Messages name the parameter of :func:`trajectory_parameter`.
     """
     path = Path(path)
+    name = trajectory_parameter(path)
     if max_speed_kmh is not None and not max_speed_kmh > 0:
         raise BadInput(f"MAX_SPEED must be positive (km/h), not {max_speed_kmh!r}.")
     report = ReadReport()
     if path.is_dir():
-        raw = _read_geolife(path, report)
+        raw = _read_geolife(path, report, name)
         report.notes.append(
             f"GeoLife times have no time zone; read as {assume_tz} (GeoLife states GMT)"
         )
     elif not path.is_file():
-        raise BadInput(f"INPUT: {path} does not exist.")
-    elif path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        raise BadInput(f"{name}: {path} does not exist.")
+    elif name == "TRAJECTORIES":
         raw = _read_csv(path, user_field, time_field, report)
     else:
         raw = _read_points(path, user_field, time_field, report)
-    frame = _finish(raw, assume_tz, report)
+    frame = _finish(raw, assume_tz, report, name)
     frame = clean_trajectories(frame, max_speed_kmh, report)
     report.count("points", len(frame))
     report.count("users", frame["user_id"].nunique())
@@ -63,7 +76,7 @@ def _find(columns: list[str], names: tuple[str, ...], path: Path, what: str) -> 
         if name in lower:
             return lower[name]
     raise BadInput(
-        f"{path}: no {what} column (looked for {', '.join(names)}); columns are "
+        f"TRAJECTORIES: {path} has no {what} column (looked for {', '.join(names)}); columns are "
         f"{', '.join(columns)}."
     )
 
@@ -73,11 +86,12 @@ def _read_csv(path: Path, user_field: str, time_field: str, report: ReadReport) 
     try:
         header = list(pd.read_csv(path, sep=sep, nrows=0).columns)
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read the header ({exc}).") from exc
+        raise BadInput(f"TRAJECTORIES: cannot read the header of {path} ({exc}).") from exc
     for field, label in ((user_field, "USER_FIELD"), (time_field, "TIME_FIELD")):
         if field not in header:
             raise BadInput(
-                f"{label}: {path} has no column {field!r}; columns are {', '.join(header)}."
+                f"{label}: {path} has no column {field!r}; columns are {', '.join(header)}. "
+                f"Name the column in {label}, or check {trajectory_parameter(path)}."
             )
     lon = _find(header, LON_NAMES, path, "longitude")
     lat = _find(header, LAT_NAMES, path, "latitude")
@@ -86,7 +100,7 @@ def _read_csv(path: Path, user_field: str, time_field: str, report: ReadReport) 
             path, sep=sep, usecols=[user_field, time_field, lon, lat], dtype={user_field: str}
         )
     except (ValueError, pd.errors.ParserError) as exc:
-        raise BadInput(f"{path}: cannot read the table ({exc}).") from exc
+        raise BadInput(f"TRAJECTORIES: cannot read {path} ({exc}).") from exc
     report.files_read = 1
     report.bytes_read = path.stat().st_size
     report.lines_read = len(frame)
@@ -121,11 +135,14 @@ def _read_plt(path: Path) -> tuple[pd.DataFrame, int]:
     return frame, len(bad)
 
 
-def _plt_body(path: Path) -> bytes:
-    data = path.read_bytes()
+def _plt_body(path: Path, name: str) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{name}: cannot read {path} ({exc.strerror or exc}).") from exc
     if not data[:40].lower().startswith(b"geolife trajectory"):
         raise BadInput(
-            f"{path}: not a GeoLife .plt file (its first line should be 'Geolife "
+            f"{name}: {path} is not a GeoLife .plt file (its first line should be 'Geolife "
             "trajectory', then 5 more header lines and lat,lon,0,altitude,days,date,time)."
         )
     parts = data.split(b"\n", PLT_HEADER_LINES)
@@ -134,15 +151,29 @@ def _plt_body(path: Path) -> bytes:
     return body + b"\n" if body else b""
 
 
-def _read_geolife(root: Path, report: ReadReport) -> pd.DataFrame:
+def _plt_files(root: Path) -> list[Path]:
+    """The .plt files under ``root``, sorted, through linked folders too (each folder once)."""
+    seen: set[str] = set()
+    files: list[Path] = []
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # a link back up the tree, or a second link to one folder
+            subfolders.clear()
+            continue
+        seen.add(real)
+        files += [Path(folder, n) for n in names if n.endswith(".plt")]
+    return sorted(files)
+
+
+def _read_geolife(root: Path, report: ReadReport, name: str) -> pd.DataFrame:
     """All .plt files under ``root`` parsed as one table (one C parse), or file by file
     when some line has a wrong number of fields."""
-    files = sorted(root.rglob("*.plt"))
+    files = _plt_files(root)
     if not files:
         raise BadInput(
-            f"INPUT: {root} holds no .plt files (a GeoLife root has <user>/Trajectory/*.plt)."
+            f"{name}: {root} holds no .plt files (a GeoLife folder has <user>/Trajectory/*.plt)."
         )
-    bodies = [_plt_body(path) for path in files]
+    bodies = [_plt_body(path, name) for path in files]
     counts = np.array([b.count(b"\n") for b in bodies])
     report.files_read = len(files)
     report.bytes_read = sum(path.stat().st_size for path in files)
@@ -185,7 +216,7 @@ def _read_geolife(root: Path, report: ReadReport) -> pd.DataFrame:
 def _read_points(path: Path, user_field: str, time_field: str, report: ReadReport) -> pd.DataFrame:
     from urbansig.io.vector import read_layer
 
-    layer = read_layer(path, name="INPUT")
+    layer = read_layer(path, name="TRAJECTORY_LAYER")
     for field, label in ((user_field, "USER_FIELD"), (time_field, "TIME_FIELD")):
         if field not in layer.columns:
             raise BadInput(
@@ -194,7 +225,9 @@ def _read_points(path: Path, user_field: str, time_field: str, report: ReadRepor
             )
     kinds = set(layer.geom_type.dropna().unique())
     if kinds - {"Point"}:
-        raise BadInput(f"{path}: trajectories must be points, not {', '.join(sorted(kinds))}.")
+        raise BadInput(
+            f"TRAJECTORY_LAYER: {path} must hold points, not {', '.join(sorted(kinds))}."
+        )
     layer = layer.to_crs("EPSG:4326")
     report.files_read = 1
     report.bytes_read = path.stat().st_size
@@ -237,7 +270,7 @@ def _to_utc(values: pd.Series, assume_tz: str, report: ReadReport) -> pd.Series:
     return local.dt.tz_convert("UTC")
 
 
-def _finish(raw: pd.DataFrame, assume_tz: str, report: ReadReport) -> pd.DataFrame:
+def _finish(raw: pd.DataFrame, assume_tz: str, report: ReadReport, name: str) -> pd.DataFrame:
     """Typed columns; rows with a bad time or position counted, named and dropped."""
     times = _to_utc(raw["time"], assume_tz, report)
     lon = pd.to_numeric(raw["lon"], errors="coerce").to_numpy(dtype=np.float64)
@@ -258,7 +291,7 @@ def _finish(raw: pd.DataFrame, assume_tz: str, report: ReadReport) -> pd.DataFra
                 "latitude (point skipped)"
             )
     if not (~bad).any():
-        raise BadInput("INPUT: no valid point (every row has a bad time or position).")
+        raise BadInput(f"{name}: no valid point (every row has a bad time or position).")
     keep = ~bad
     return pd.DataFrame(
         {
@@ -378,13 +411,14 @@ def read_points(
     frame, report = read_trajectories(
         Path(path), user_field=user_field, time_field=time_field, assume_tz=assume_tz
     )
+    name = trajectory_parameter(path)
     for problem in report.problems[:20]:
-        events.warning(f"TRAJECTORIES: {problem}")
+        events.warning(f"{name}: {problem}")
     for note in report.notes:  # the reader's assumptions, e.g. the time zone of naive times
-        events.warning(f"TRAJECTORIES: {note}")
-    events.log(f"TRAJECTORIES: {report.summary()}")
+        events.warning(f"{name}: {note}")
+    events.log(f"{name}: {report.summary()}")
     if frame.empty:
-        raise BadInput(f"TRAJECTORIES: {path} holds no usable trajectory points.")
+        raise BadInput(f"{name}: {path} holds no usable trajectory points.")
     codes, ids = np.unique(frame["user_id"].astype(str).to_numpy(), return_inverse=True)
     naive_utc = frame["time"].dt.tz_convert("UTC").dt.tz_localize(None)
     t = naive_utc.to_numpy().astype("datetime64[s]").astype(np.int64)

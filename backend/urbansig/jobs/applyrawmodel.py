@@ -19,7 +19,7 @@ MARKOV_CELL_M = parameters.default("pooltrajectoriesraw", "markov_cell_m")
 
 def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     from urbansig.io.regions import read_regions
-    from urbansig.io.trajectories import read_points
+    from urbansig.io.trajectories import read_points, trajectory_parameter
     from urbansig.models.raw import pipeline as pl
     from urbansig.models.raw import workflow as wf
     from urbansig.models.raw.method import RawModel
@@ -37,7 +37,9 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     seed_everything(spec.seed)
     method = RawModel.load(inputs["model"], device=device)
     method.seed = spec.seed
-    regions = read_regions(inputs["regions"]) if inputs.get("regions") else None
+    regions = None
+    if inputs.get("regions"):
+        regions = read_regions(inputs["regions"], id_field=params["id_field"])
     events.progress(0.02, "Reading trajectories")
     points, n_raw = read_points(
         inputs["trajectories"], params["user_field"], params["time_field"],
@@ -50,7 +52,9 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     seq, clean, dropped = pl.sequences(
         points, x, y, method.step_s, method.max_gap_s, params["min_steps"]
     )
-    report_cleaning(events, clean, dropped, params["min_steps"])
+    report_cleaning(
+        events, clean, dropped, params["min_steps"], trajectory_parameter(inputs["trajectories"])
+    )
     run_metrics: dict[str, Any] = {"n_users": len(seq.user_ids)}
     events.progress(0.1, "Embedding users")
     embeddings = method.transform(seq, events.stage(0.1, 0.6))

@@ -10,8 +10,11 @@ Tiles and traffic are matched on ``tile_id``:
 - TILES tiles without traffic, or with none at all in the selected services, are written
   with an empty cluster and a warning while they are at most 10 % of TILES; beyond that the
   run stops (BadInput): the ids, CITY or SERVICES most likely do not match;
-- NaN or negative traffic, fewer tiles than clusters, unknown services, a layout or
-  services other than the MODEL's are BadInput. Nothing is written on a BadInput.
+- NaN or negative traffic, fewer tiles than clusters (with N_CLUSTERS auto: K_MAX not
+  below the number of tiles), unknown services, a layout or services other than the
+  MODEL's are BadInput. Nothing is written on a BadInput;
+- the traffic reader's problems (NetMob files cut short first, with the tiles they lack)
+  are warnings; every warning is also listed at the end of the report.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from urbansig.jobs import Job
 from urbansig.protocol import BadInput, Events, JobSpec
 
 MAX_MISSING_SHARE = 0.10
+SHOWN_PROBLEMS = 5  # traffic reader problems shown one by one (the rest as a count)
 AUGMENTATIONS = ("shift", "scale", "jitter", "mask_hours", "mask_services", "neighbour_mix")
 
 
@@ -35,6 +39,12 @@ def _flag(value: Any) -> bool:
     if text in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"{value!r} is not a boolean")
+
+
+def _warn(events: Any, warnings: list[str], message: str) -> None:
+    """A warning in the log, kept for the report."""
+    events.warning(message)
+    warnings.append(message)
 
 
 def run(spec: JobSpec, events: Events) -> dict[str, Any]:
@@ -177,8 +187,8 @@ def _load_inputs(spec: JobSpec, params: dict[str, Any], events: Any) -> dict[str
         )
     if tiles[TILE_ID].isna().any() or tiles[TILE_ID].duplicated().any():
         raise BadInput(f"TILES: '{TILE_ID}' must be unique and never empty.")
-    for problem in profiles.report.problems[:5]:
-        events.warning(f"Traffic: {problem}")
+    warnings: list[str] = []
+    _traffic_warnings(profiles.report, events, warnings)
     traffic_ids = np.asarray(profiles.tile_ids)
     layer_ids = _as_ids(tiles[TILE_ID], traffic_ids.dtype)
     position = {tid: i for i, tid in enumerate(traffic_ids.tolist())}
@@ -186,7 +196,7 @@ def _load_inputs(spec: JobSpec, params: dict[str, Any], events: Any) -> dict[str
     has = rows >= 0
     extra = len(traffic_ids) - int(has.sum())
     if extra:
-        events.warning(f"{extra} tiles of the traffic are not in TILES; they are ignored.")
+        _warn(events, warnings, f"{extra} tiles of the traffic are not in TILES; they are ignored.")
     values = np.asarray(profiles.values, dtype=np.float32)[rows[has]]
     return {
         "tiles": tiles,
@@ -196,7 +206,18 @@ def _load_inputs(spec: JobSpec, params: dict[str, Any], events: Any) -> dict[str
         "layout": profiles.layout,
         "neighbours": polygon_neighbours(tiles.geometry[has]),
         "truth": _truth(tiles, params.get("label_field"), has),
+        "warnings": warnings,
     }
+
+
+def _traffic_warnings(report: Any, events: Any, warnings: list[str]) -> None:
+    """The traffic reader's first problems as warnings (NetMob files cut short come first),
+    then how many more there are."""
+    for problem in report.problems[:SHOWN_PROBLEMS]:
+        _warn(events, warnings, f"Traffic: {problem}")
+    more = len(report.problems) - SHOWN_PROBLEMS + report.problems_dropped
+    if more > 0:
+        _warn(events, warnings, f"Traffic: {more} more problems ({report.summary()}).")
 
 
 def _only_city(root: Path) -> str:
@@ -310,16 +331,13 @@ def _check_profiles(
             f"all zero in the selected services), more than {MAX_MISSING_SHARE:.0%}; check "
             "that TILES, CITY and SERVICES match the traffic."
         )
-    k = model.n_clusters if model is not None else params["n_clusters"]
-    k_needed = params["k_max"] if k == "auto" else k
-    if int(usable.sum()) < k_needed:
-        raise BadInput(
-            f"N_CLUSTERS: {int(usable.sum())} tiles with traffic cannot make {k_needed} clusters."
-        )
+    _check_k(int(usable.sum()), params, model)
     if missing:
-        events.warning(
+        _warn(
+            events,
+            data["warnings"],
             f"{missing} of {len(tiles)} tiles of TILES have no traffic (absent from INPUT or all "
-            "zero); they are written with an empty cluster."
+            "zero); they are written with an empty cluster.",
         )
     if empty.any():
         from urbansig.grids import polygon_neighbours
@@ -329,6 +347,45 @@ def _check_profiles(
         data["neighbours"] = polygon_neighbours(tiles.geometry[usable])
     data["has"] = usable
     data["n_missing"] = missing
+
+
+def _check_k(n_tiles: int, params: dict[str, Any], model: Any) -> None:
+    """BadInput naming the parameter to change when ``n_tiles`` tiles are too few for the
+    clusters asked for (N_CLUSTERS, the MODEL's, or auto's K_MIN..K_MAX: choosing K needs
+    fewer clusters than tiles)."""
+    if model is not None:
+        if n_tiles < model.n_clusters:
+            raise BadInput(
+                f"MODEL: the model makes {model.n_clusters} clusters, but only {n_tiles} tiles "
+                "have traffic; give more tiles or a model with fewer clusters."
+            )
+        return
+    k = params["n_clusters"]
+    if k != "auto":
+        if n_tiles < k:
+            raise BadInput(
+                f"N_CLUSTERS: {n_tiles} tiles with traffic cannot make {k} clusters; give "
+                f"N_CLUSTERS at most {n_tiles}."
+            )
+        return
+    k_min, k_max, top = params["k_min"], params["k_max"], n_tiles - 1
+    if top < 2:
+        raise BadInput(
+            f"N_CLUSTERS: auto needs at least 3 tiles with traffic to choose the number of "
+            f"clusters, and only {n_tiles} have traffic; give more tiles."
+        )
+    tries = f"N_CLUSTERS auto tries {k_min} to {k_max} clusters (K_MIN to K_MAX)"
+    if k_min > top:
+        raise BadInput(
+            f"K_MIN: {tries}, but only {n_tiles} tiles have traffic and the choice needs fewer "
+            f"clusters than tiles; lower K_MIN and K_MAX to at most {top} (the number of "
+            "tiles - 1), or give N_CLUSTERS as a number."
+        )
+    if k_max > top:
+        raise BadInput(
+            f"K_MAX: {tries}, but only {n_tiles} tiles have traffic and the choice needs fewer "
+            f"clusters than tiles; lower K_MAX to at most {top} (the number of tiles - 1)."
+        )
 
 
 # ---------------------------------------------------------------------------- model
@@ -440,6 +497,7 @@ def _write_outputs(
             written.append(Path(spec.outputs["model_output"]))
         if spec.outputs.get("report"):
             report: Report = build_report(model, data, labels, reps, probs, rows, curve, spec.seed)
+            _report_warnings(report, data["warnings"])
             report.save(spec.outputs["report"])
             written.append(Path(spec.outputs["report"]))
         write_layer(out, spec.outputs["output"])
@@ -450,6 +508,14 @@ def _write_outputs(
             else:
                 path.unlink(missing_ok=True)
         raise
+
+
+def _report_warnings(report: Any, warnings: list[str]) -> None:
+    """The run's warnings as the report's last section."""
+    if warnings:
+        report.section("Warnings")
+        for message in warnings:
+            report.paragraph(message)
 
 
 JOB = Job(

@@ -130,25 +130,14 @@ def _check_params(params: dict[str, Any]) -> None:
 
 
 def _read_regions(path: str, id_field: str):
+    """The region polygons; the default ``region_id`` numbers the rows when absent."""
     from urbansig.columns import REGION_ID
-    from urbansig.io.vector import read_layer
+    from urbansig.io.regions import read_regions
 
-    regions = read_layer(path, "REGIONS")
-    if regions.empty:
-        raise BadInput("REGIONS: the layer has no features.")
-    geom_types = set(regions.geom_type.dropna())
-    if not geom_types <= {"Polygon", "MultiPolygon"}:
-        raise BadInput(f"REGIONS must be polygons, not {', '.join(sorted(geom_types))}.")
+    regions = read_regions(path, id_field=id_field)
     if id_field not in regions.columns:
-        if id_field != REGION_ID:
-            raise BadInput(f"ID_FIELD: the regions have no field {id_field!r}.")
         regions[REGION_ID] = np.arange(len(regions)).astype(str)
-    ids = regions[id_field].astype(str)
-    if ids.duplicated().any():
-        raise BadInput(
-            f"ID_FIELD: {id_field} has duplicate values (e.g. {ids[ids.duplicated()].iloc[0]})."
-        )
-    return regions.reset_index(drop=True)
+    return regions
 
 
 def _metric_crs(regions):
@@ -179,6 +168,11 @@ def _read_modalities(regions, inputs, params, wanted, events):
         cats, texts, where = _read_pois(inputs["pois"], params, regions)
         data.poi_category, data.poi_text, data.poi_region = cats, texts, where
     flows = None
+    if inputs.get("od") and (params.get("in_field") or params.get("out_field")):
+        raise BadInput(
+            "IN_FIELD/OUT_FIELD: give the flows either as the OD table or as the regions' "
+            "inflow and outflow fields, not both."
+        )
     if inputs.get("od") and (want is None or "flow" in want):
         flows, valid = _read_od(inputs["od"], params, ids)
         notes.append("flows: in/out totals from the OD table")
@@ -193,7 +187,7 @@ def _read_modalities(regions, inputs, params, wanted, events):
 
 def _read_raster(path: str, regions, size: int):
     try:
-        from urbansig.io.raster import crop_regions
+        from urbansig.io.raster import NoOverlap, crop_regions
     except ImportError as exc:  # the raster reader ships with the backend
         raise BadInput(f"RASTER: raster reading is unavailable in this backend ({exc}).") from exc
     crops, valid, problems = [], [], []
@@ -201,7 +195,7 @@ def _read_raster(path: str, regions, size: int):
         part = regions.iloc[start : start + IMAGE_CHUNK]
         try:
             c, v = crop_regions(Path(path), part, size)
-        except BadInput as exc:  # this chunk has no overlap, or the raster is unreadable
+        except NoOverlap as exc:  # this chunk lies outside the raster (unreadable: BadInput)
             problems.append(str(exc))
             c = np.zeros((len(part), 1, size, size), dtype=np.float32)
             v = np.zeros(len(part), dtype=bool)
@@ -259,10 +253,7 @@ def _read_streetview(path: str, image_field: str, regions, size: int, events):
     images = np.empty((len(paths), 3, size, size), dtype=np.uint8)
     for start in range(0, len(paths), IMAGE_CHUNK):
         events.check_cancelled()
-        try:
-            chunk = load_images(paths[start : start + IMAGE_CHUNK], size)
-        except BadInput as exc:
-            raise BadInput(f"STREETVIEW: {exc}") from exc
+        chunk = load_images(paths[start : start + IMAGE_CHUNK], size, parameter="STREETVIEW")
         images[start : start + len(chunk)] = np.clip(np.rint(chunk * 255.0), 0, 255)
         events.progress(0.3 + 0.4 * (start + len(chunk)) / len(paths), "Reading images")
     return images, where[keep]
@@ -333,6 +324,8 @@ def _flow_fields(regions, params):
     for key, name in zip(("IN_FIELD", "OUT_FIELD"), names):
         if name not in regions.columns:
             raise BadInput(f"{key}: the regions have no field {name!r}.")
+        if not pd.api.types.is_numeric_dtype(regions[name]):
+            raise BadInput(f"{key}: {name} holds text, not numbers; choose a numeric field.")
     values = np.column_stack([pd.to_numeric(regions[f], errors="coerce") for f in names])
     valid = np.isfinite(values).all(1)
     if (values[valid] < 0).any():

@@ -43,7 +43,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     import torch
 
     from urbansig.io.regions import read_regions
-    from urbansig.io.trajectories import read_points
+    from urbansig.io.trajectories import read_points, trajectory_parameter
     from urbansig.io.users import read_labels
     from urbansig.models.raw import pipeline as pl
     from urbansig.models.raw import workflow as wf
@@ -59,7 +59,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
         events.log(f"SEQ_LEN: using the model's sequence length {loaded.seq_len}.")
         params["seq_len"] = loaded.seq_len
     events.progress(0.0, "Reading regions")
-    regions = read_regions(inputs["regions"])
+    regions = read_regions(inputs["regions"], id_field=params["id_field"])
     labels_path = inputs.get("user_labels")
     events.progress(0.02, "Reading trajectories")
     points, n_raw = read_points(
@@ -84,7 +84,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
             seed=spec.seed,
             generator=generator,
         )
-    crs = loaded.crs if loaded is not None else pl.choose_crs(regions.crs, points.lon, points.lat)
+    crs = loaded.crs if loaded is not None else pl.choose_crs(points.lon, points.lat)
     x, y = pl.project(points.lon, points.lat, crs)
     if loaded is not None:
         loaded.normaliser.check_fits(x, y, "MODEL")
@@ -96,7 +96,9 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     seq, clean, dropped = pl.sequences(
         points, x, y, method.step_s, method.max_gap_s, params["min_steps"]
     )
-    report_cleaning(events, clean, dropped, params["min_steps"])
+    report_cleaning(
+        events, clean, dropped, params["min_steps"], trajectory_parameter(inputs["trajectories"])
+    )
     holdout = wf.split_users(len(seq.user_ids), params["holdout_fraction"], spec.seed)
     evaluation = wf.Evaluation()
     run_metrics = evaluation.metrics
@@ -171,14 +173,15 @@ def write(method, region_layer, users, outputs, training, evaluation) -> dict[st
     return written
 
 
-def report_cleaning(events, clean, dropped: np.ndarray, min_steps: int) -> None:
+def report_cleaning(events, clean, dropped: np.ndarray, min_steps: int, source: str) -> None:
+    """Warnings on what resampling dropped; ``source`` names the trajectory parameter."""
     if clean.duplicate_times:
         events.warning(
-            f"TRAJECTORIES: {clean.duplicate_times} points repeat a user's timestamp; "
+            f"{source}: {clean.duplicate_times} points repeat a user's timestamp; "
             "the last of each was kept."
         )
     if clean.unsorted_rows:
-        events.log(f"TRAJECTORIES: {clean.unsorted_rows} points were out of order and sorted.")
+        events.log(f"{source}: {clean.unsorted_rows} points were out of order and sorted.")
     if len(dropped):
         shown = ", ".join(map(str, dropped[:5])) + (" ..." if len(dropped) > 5 else "")
         events.warning(

@@ -5,7 +5,10 @@ Train mode (no TRAINED_MODEL): regions with a known TARGET_FIELD are split REPEA
 (ridge, gradient boosting, mean) are fitted on each train part, early-stopped on the
 validation part (MLP) and scored on the test part. The first repeat's model predicts every
 region, gets a split-conformal interval from its validation residuals and is saved.
-Apply mode (TRAINED_MODEL): a saved model predicts the layer; known targets are scored.
+Apply mode (TRAINED_MODEL): a saved model predicts the layer from the features it was
+trained on; known targets are scored. FEATURE_FIELDS listing other fields is a BadInput
+(left empty, the model's features are used); a FEATURE_PREFIX changed from its default
+that does not select them is a warning.
 """
 
 from __future__ import annotations
@@ -65,9 +68,20 @@ def _check_params(params: dict[str, Any]) -> None:
         raise BadInput(f"BLOCK_SIZE must be positive (layer units), not {params['block_size']}.")
 
 
+def _listed_fields(params: dict[str, Any]) -> list[str]:
+    """The fields FEATURE_FIELDS lists (comma-separated), in order."""
+    return [f.strip() for f in str(params.get("feature_fields") or "").split(",") if f.strip()]
+
+
+def _names(fields: list[str], limit: int = 20) -> str:
+    """'a, b, c' for at most ``limit`` field names, then how many more."""
+    more = f" and {len(fields) - limit} more" if len(fields) > limit else ""
+    return ", ".join(fields[:limit]) + more
+
+
 def feature_fields(frame, params: dict[str, Any]) -> list[str]:
     """The feature fields: FEATURE_FIELDS (a list) or every field starting FEATURE_PREFIX."""
-    listed = [f.strip() for f in str(params.get("feature_fields") or "").split(",") if f.strip()]
+    listed = _listed_fields(params)
     prefix = params.get("feature_prefix") or ""
     geometry = frame.geometry.name if has_geometry(frame) else None
     columns = [c for c in frame.columns if c != geometry]
@@ -354,17 +368,41 @@ def _emit_metrics(events, rows, metrics) -> None:
             events.metric(f"literature_{key}", _finite(metrics[f"literature_{key}"]))
 
 
+def _model_fields(params: dict[str, Any], predictor, events) -> list[str]:
+    """The TRAINED_MODEL's features; BadInput when FEATURE_FIELDS lists others, a warning
+    when a FEATURE_PREFIX other than the default does not select them."""
+    from urbansig.parameters import default
+
+    trained = list(predictor.feature_names)
+    listed = _listed_fields(params)
+    if listed and set(listed) != set(trained):
+        raise BadInput(
+            f"FEATURE_FIELDS: the TRAINED_MODEL was trained on {len(trained)} features "
+            f"({_names(trained)}), not on {_names(listed)}; leave FEATURE_FIELDS empty to "
+            "apply the model to its own features, or train a new model on these fields."
+        )
+    prefix = params.get("feature_prefix") or ""
+    if not listed and prefix != default("predictindicator", "feature_prefix"):
+        if not all(f.startswith(prefix) for f in trained):
+            events.warning(
+                f"FEATURE_PREFIX {prefix!r} is not used with a TRAINED_MODEL: the model is "
+                f"applied to the {len(trained)} features it was trained on ({_names(trained)})."
+            )
+    events.log(f"TRAINED_MODEL features: {_names(trained)}")
+    return trained
+
+
 def _apply(spec, events, frame, predictor, target_field) -> dict[str, Any]:
     from urbansig.models.predictor import score
 
-    missing = [f for f in predictor.feature_names if f not in frame.columns]
+    fields = _model_fields(spec.params, predictor, events)
+    missing = [f for f in fields if f not in frame.columns]
     if missing:
         raise BadInput(
-            f"TRAINED_MODEL: the model was trained on {len(predictor.feature_names)} features; "
-            f"the INPUT layer lacks {len(missing)} of them: {', '.join(missing[:10])}. "
+            f"TRAINED_MODEL: the model was trained on {len(fields)} features; "
+            f"the INPUT layer lacks {len(missing)} of them: {_names(missing, 10)}. "
             "Compute the same features for this layer."
         )
-    fields = predictor.feature_names
     X = feature_matrix(frame, fields, "INPUT")
     events.progress(0.3, f"Applying a saved {predictor.model} model")
     pred = predictor.predict(X)

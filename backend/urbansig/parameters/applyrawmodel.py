@@ -1,7 +1,7 @@
 """Parameters of ``applyrawmodel``."""
 
 from urbansig.parameters import MODEL_FILTER, Parameter
-from urbansig.parameters.trajectories import POOLING, TRAJECTORY_INPUTS
+from urbansig.parameters.trajectories import POOLING, REGION_ID_FIELD, TRAJECTORY_INPUTS
 
 PARAMETERS = (
     *TRAJECTORY_INPUTS,
@@ -20,6 +20,7 @@ PARAMETERS = (
         optional=True,
         geometry="polygon",
     ),
+    REGION_ID_FIELD,
     Parameter(
         "HORIZON_STEPS",
         "Forecast steps",

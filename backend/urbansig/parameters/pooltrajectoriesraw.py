@@ -1,13 +1,14 @@
 """Parameters of ``pooltrajectoriesraw``."""
 
 from urbansig.parameters import HTML_FILTER, MODEL_FILTER, Parameter
-from urbansig.parameters.trajectories import POOLING, TRAJECTORY_INPUTS
+from urbansig.parameters.trajectories import POOLING, REGION_ID_FIELD, TRAJECTORY_INPUTS
 
 PARAMETERS = (
     *TRAJECTORY_INPUTS,
     Parameter(
         "REGIONS", "Region layer", "vector", help="polygons to pool users into", geometry="polygon"
     ),
+    REGION_ID_FIELD,
     Parameter(
         "USER_LABELS",
         "User labels (evaluation)",

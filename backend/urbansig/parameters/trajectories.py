@@ -7,7 +7,7 @@ TRAJECTORY_INPUTS = (
         "TRAJECTORIES",
         "Trajectory table",
         "file",
-        help="CSV of user id, timestamp, lon, lat (WGS 84) or x, y",
+        help="CSV of user id, timestamp and lon, lat (or x, y) in WGS 84 degrees",
         optional=True,
         file_filter="Tables (*.csv)",
     ),
@@ -55,6 +55,16 @@ TRAJECTORY_INPUTS = (
         advanced=True,
         minimum=1,
     ),
+)
+
+REGION_ID_FIELD = Parameter(
+    "ID_FIELD",
+    "Region id field",
+    "field",
+    help="must identify each region once (the default region_id may be absent)",
+    default="region_id",
+    optional=True,
+    parent="REGIONS",
 )
 
 POOLING = (

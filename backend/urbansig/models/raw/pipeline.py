@@ -23,12 +23,9 @@ if TYPE_CHECKING:
     from urbansig.io.trajectories import Points
 
 
-def choose_crs(regions_crs, lon: np.ndarray, lat: np.ndarray) -> str:
-    """The regions' CRS when projected in metres, else the UTM zone of the data's centre."""
-    if regions_crs is not None and regions_crs.is_projected:
-        units = {a.unit_name for a in regions_crs.axis_info}
-        if units <= {"metre", "meter"}:
-            return regions_crs.to_string()
+def choose_crs(lon: np.ndarray, lat: np.ndarray) -> str:
+    """The UTM zone of the points' median: metres true on the ground, so every distance is
+    the same whatever CRS the regions come in (Web Mercator's metres are not)."""
     return utm_crs(float(np.median(lon)), float(np.median(lat)))
 
 
