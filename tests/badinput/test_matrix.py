@@ -50,5 +50,6 @@ def test_bad_input_is_named_and_loses_nothing(case, city, tmp_path, capsys):
     assert errors[0]["kind"] == "bad_input" and code == 2, message
     assert any(name in message for name in (case.parameter, *case.names)), message
     assert "Traceback" not in stderr and "Internal error" not in message
+    assert "weights_only" not in message  # never invite the unsafe way to load a file
     assert not any(e["event"] == "result" for e in events)
     assert sorted(p.name for p in out.iterdir()) == [], "an output or partial file was left"
