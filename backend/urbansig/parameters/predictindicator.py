@@ -83,7 +83,7 @@ PARAMETERS = (
     ),
     Parameter(
         "BLOCK_SIZE",
-        "Spatial block size",
+        "Spatial block size (layer units)",
         "float",
         help="side of the spatial blocks in layer units (empty: a fifth of the extent)",
         optional=True,
