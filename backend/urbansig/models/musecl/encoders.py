@@ -304,10 +304,14 @@ def load_backbone_weights(model: nn.Module, path: str | Path, parameter: str) ->
     A first convolution with another number of input bands is adapted (RGB mean repeated).
     Returns the number of tensors loaded; BadInput naming ``parameter`` on any mismatch.
     """
-    try:
-        state = torch.load(Path(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same message
-        raise BadInput(f"{parameter}: cannot read {path} as a torch state dict ({exc}).") from exc
+    from urbansig.models.serialization import read_torch_file
+
+    state = read_torch_file(
+        path,
+        parameter,
+        "a torch state dict of pretrained weights",
+        "give a torchvision state dict (.pth) of this encoder",
+    )
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
