@@ -255,7 +255,11 @@ def _save_checkpoint(
 def _resume(path: Path | None, model, optimizer, scheduler, history: FitHistory) -> int:
     if path is None or not Path(path).exists():
         return 0
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    from urbansig.models.serialization import read_torch_file
+
+    state = read_torch_file(
+        path, "CHECKPOINT", "a training checkpoint", "delete it to train from the start"
+    )
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])

@@ -113,3 +113,9 @@ def test_an_existing_geopackage_keeps_its_other_layers(city, out, capsys):
     code, events = _run("createh3grid", city, out, capsys, outputs__output=target)
     assert code == 0
     assert sorted(str(r[0]) for r in pyogrio.list_layers(shared)) == ["grid", "stations"]
+
+
+def test_a_region_twice_is_refused_for_training(city, out, duplicated, capsys):
+    code, events = _run("predictindicator", city, out, capsys, inputs__input=str(duplicated))
+    assert code == 2 and _error(events).startswith("INPUT: 1 regions repeat another region")
+    assert list(out.iterdir()) == []

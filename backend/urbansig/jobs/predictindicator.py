@@ -161,15 +161,35 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     if frame.empty:
         raise BadInput("INPUT: the region layer has no features.")
     target_field = params.get("target_field") or None
+    repeated = repeated_regions(frame)
     if inputs.get("trained_model"):
         predictor = IndicatorPredictor.load(inputs["trained_model"], parameter="TRAINED_MODEL")
+        if repeated:
+            events.warning(f"INPUT: {repeated}; each copy gets its own prediction.")
         return _apply(spec, events, frame, predictor, target_field)
+    if repeated:
+        raise BadInput(
+            f"INPUT: {repeated}. A region counted twice can land in both the training and the "
+            "test part and inflate the scores: remove the duplicates."
+        )
     if target_field is None:
         raise BadInput("TARGET_FIELD is required to train (or give TRAINED_MODEL to apply one).")
     fields = [f for f in feature_fields(frame, params) if f != target_field]
     if not fields:
         raise BadInput("FEATURE_FIELDS: the only feature given is the target itself.")
     return _train(spec, events, frame, fields, target_field, hidden)
+
+
+def repeated_regions(frame) -> str:
+    """'N regions repeat ...' when rows share a geometry (the same region twice), else ''."""
+    if not has_geometry(frame):
+        return ""
+    keys = frame.geometry.normalize().to_wkb()
+    repeated = keys.duplicated() & frame.geometry.notna()
+    if not repeated.any():
+        return ""
+    first = int(repeated.to_numpy().nonzero()[0][0])
+    return f"{int(repeated.sum())} regions repeat another region's geometry (e.g. row {first})"
 
 
 def _train(spec, events, frame, fields, target_field, hidden) -> dict[str, Any]:
