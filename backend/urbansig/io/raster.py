@@ -96,7 +96,7 @@ def crop_regions(
     import rasterio
 
     if int(size) < 1:
-        raise BadInput(f"SIZE must be a positive number of pixels, not {size!r}.")
+        raise BadInput(f"IMAGE_SIZE must be a positive number of pixels, not {size!r}.")
     size = int(size)
     if len(regions) == 0:
         raise BadInput("REGIONS: the region layer is empty.")
