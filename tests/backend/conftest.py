@@ -41,3 +41,14 @@ def run_cli():
         )
 
     return run
+
+
+@pytest.fixture()
+def one_torch_thread():
+    """Tiny models gain nothing from intra-op threads; on a busy machine threads spin."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -31,13 +31,7 @@ DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 IDS = np.array(["a", "b"], dtype=object)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from intra-op threads; on a busy machine threads spin."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _hand_sequence():

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from urbansig.protocol import BadInput, Events, JobSpec
 
@@ -16,12 +15,7 @@ TINY = {"layers": 1, "width": 16, "heads": 2, "seq_len": 16, "epochs": 1, "batch
 DUPLICATES = "ID_FIELD: {} has 2 duplicate values (e.g. {}); give a field that identifies each "
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def run_job(task: str, inputs: dict, params: dict, outputs: dict) -> tuple[dict, list[dict]]:
