@@ -34,6 +34,12 @@ def _backend_package() -> ModuleType:
     return module
 
 
+def backend_module(name: str) -> ModuleType:
+    """A standard-library-only module of the backend (``parameters``, ``columns``)."""
+    _backend_package()
+    return importlib.import_module(f"{NAME}.{name}")
+
+
 def tables() -> Any:
     """The ``urbansig.parameters`` module (Parameter, parameters(), defaults())."""
     _backend_package()

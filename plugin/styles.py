@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsClassificationQuantile,
+    QgsExpression,
     QgsFeatureRenderer,
     QgsFillSymbol,
     QgsGradientColorRamp,
@@ -16,6 +17,7 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingLayerPostProcessorInterface,
     QgsRendererCategory,
+    QgsRuleBasedRenderer,
     QgsSingleSymbolRenderer,
     QgsStyle,
     QgsSymbol,
@@ -24,21 +26,9 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
-# A qualitative palette (12 distinguishable colours) for cluster / class maps.
-PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-    "#393b79",
-    "#ad494a",
-)
+from .columns import CLASS_PALETTE, NO_DATA_COLOUR
+
+PALETTE = CLASS_PALETTE  # class k: PALETTE[k % 20], the same as in the reports' figures
 
 
 @dataclass(frozen=True)
@@ -50,6 +40,7 @@ class StyleSpec:
     ramp: str = "Viridis"
     classes: int = 7
     opacity: float = 0.85
+    no_data_label: str = "No data"  # the category of features whose field is empty
 
 
 def _base_symbol(layer: QgsVectorLayer, color: str) -> QgsSymbol:
@@ -70,12 +61,7 @@ def build_renderer(layer: QgsVectorLayer, spec: StyleSpec) -> QgsFeatureRenderer
     """A renderer for ``layer`` following ``spec`` (outline when the field is absent)."""
     index = layer.fields().indexOf(spec.field) if spec.field else -1
     if spec.kind == "categorized" and index >= 0:
-        values = sorted(v for v in layer.uniqueValues(index) if v is not None)
-        categories = [
-            QgsRendererCategory(v, _base_symbol(layer, PALETTE[i % len(PALETTE)]), str(v))
-            for i, v in enumerate(values)
-        ]
-        return QgsCategorizedSymbolRenderer(spec.field, categories)
+        return _categorized(layer, spec, index)
     if spec.kind == "graduated" and index >= 0:
         renderer = QgsGraduatedSymbolRenderer(spec.field)
         renderer.setSourceSymbol(_base_symbol(layer, "#888888"))
@@ -84,6 +70,40 @@ def build_renderer(layer: QgsVectorLayer, spec: StyleSpec) -> QgsFeatureRenderer
         renderer.updateColorRamp(_ramp(spec.ramp))
         return renderer
     return QgsSingleSymbolRenderer(_base_symbol(layer, "62,166,160,110"))
+
+
+def _categorized(layer: QgsVectorLayer, spec: StyleSpec, index: int) -> QgsFeatureRenderer:
+    """One category per value; whole-number classes take PALETTE[value] (the reports'
+    colours); empty values get a labelled class of their own, never NULL = 0."""
+    values = sorted(v for v in layer.uniqueValues(index) if not _is_null(v))
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    whole = numeric and all(float(v).is_integer() and v >= 0 for v in values)
+    categories = [
+        QgsRendererCategory(
+            v, _base_symbol(layer, PALETTE[(int(v) if whole else i) % len(PALETTE)]), str(v)
+        )
+        for i, v in enumerate(values)
+    ]
+    if not any(_is_null(v) for v in layer.uniqueValues(index)):
+        return QgsCategorizedSymbolRenderer(spec.field, categories)
+    # NULL cannot be a category (QGIS 3.22 matches it to 0): one rule per class instead
+    field = QgsExpression.quotedColumnRef(spec.field)
+    root = QgsRuleBasedRenderer.Rule(None)  # type: ignore[arg-type]  # the root has no symbol
+    for category in categories:
+        value = QgsExpression.quotedValue(category.value())
+        rule = f"{field} = {value}"
+        root.appendChild(
+            QgsRuleBasedRenderer.Rule(category.symbol().clone(), 0, 0, rule, category.label())
+        )
+    no_data = _base_symbol(layer, NO_DATA_COLOUR)
+    root.appendChild(
+        QgsRuleBasedRenderer.Rule(no_data, 0, 0, f"{field} IS NULL", spec.no_data_label)
+    )
+    return QgsRuleBasedRenderer(root)
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or (hasattr(value, "isNull") and value.isNull())
 
 
 def apply_style(layer: QgsVectorLayer, spec: StyleSpec) -> None:

@@ -23,3 +23,14 @@ def embedding_columns(dim: int, prefix: str = EMBEDDING_PREFIX) -> list[str]:
 # Prediction intervals of predictindicator (split-conformal, original scale).
 PRED_LOWER = "pred_lower"
 PRED_UPPER = "pred_upper"
+
+
+# Class colours shared by the map (plugin styles) and the reports' figures: class k is
+# drawn CLASS_PALETTE[k % 20] everywhere (tab10, then its lighter partners from tab20).
+CLASS_PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5",
+    "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+)  # fmt: skip
+NO_DATA_COLOUR = "#ffffff"  # tiles or regions without a class (drawn white, outlined)

@@ -23,13 +23,15 @@ EXIT_CODES = {"bad_input": EXIT_BAD_INPUT, "cancelled": EXIT_CANCELLED, "interna
 
 def apply_defaults(job: Job, spec: JobSpec) -> None:
     """Fill defaults, convert types, check required entries, choices and ranges, naming the
-    parameter at fault."""
+    parameter at fault. A field list given as ``""`` means "no fields", not the default."""
     for option in job.options:
         section: dict[str, Any] = getattr(spec, option.section)
         value = section.get(option.key)
         if value is None or value == "" or value == []:
             if job.required(option.section, option.key):
                 raise BadInput(f"{option.name} is required: {option.help or option.label}.")
+            if option.kind == "fields" and value == "":
+                continue  # cleared on purpose
             if option.default is not None:
                 section[option.key] = option.default
             elif option.section == "params":

@@ -27,7 +27,7 @@ class ClusterTrafficTiles(UrbanSigAlgorithm):
     group_key = "methods"
     task = "clustertraffictiles"
     table = TABLE
-    styles = {"OUTPUT": StyleSpec("categorized", CLUSTER, opacity=0.9)}
+    styles = {"OUTPUT": StyleSpec("categorized", CLUSTER, opacity=0.9, no_data_label="No traffic")}
     one_of = (("TRAFFIC_FOLDER", "TRAFFIC_TABLE", "PROFILE_PREFIX"),)
     help = help_html(
         "Groups 100 m tiles by the shape of their weekly mobile-service traffic (their "

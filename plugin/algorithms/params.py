@@ -149,9 +149,9 @@ def backend_value(
     if kind == "field":
         fields = alg.parameterAsFields(parameters, p.name, context)
         return fields[0] if fields else None
-    if kind == "fields":
+    if kind == "fields":  # cleared on purpose: "" (no fields), not the default
         fields = alg.parameterAsFields(parameters, p.name, context)
-        return ",".join(fields) if fields else None
+        return ",".join(fields) if fields else ("" if p.default else None)
     if kind == "enum":
         return p.choices[alg.parameterAsEnum(parameters, p.name, context)]
     if kind == "extent":

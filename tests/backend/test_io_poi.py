@@ -93,3 +93,33 @@ def test_bad_inputs(tmp_path: Path):
     broken.write_bytes(b"garbage")
     with pytest.raises(BadInput, match="broken.osm.pbf"):
         read_pois(broken)
+
+
+def test_text_fields_auto_none_and_named(tmp_path: Path):
+    path = tmp_path / "p.gpkg"
+    _layer().drop(columns="note").to_file(path)
+    assert read_pois(path, category_field="kind")["text"].tolist() == ["Kahvila", "Puisto"]
+    assert read_pois(path, category_field="kind", text_fields=())["text"].tolist() == ["", ""]
+
+
+def test_musecl_text_fields_default_is_lenient_and_empty_means_none(tmp_path: Path):
+    from urbansig.jobs.embedregionsmusecl import poi_text_fields
+    from urbansig.parameters import default
+    from urbansig.protocol import JobSpec
+    from urbansig.runtime import apply_defaults, get_job
+
+    assert poi_text_fields(default("embedregionsmusecl", "text_fields")) is None
+    assert poi_text_fields(None) is None
+    assert poi_text_fields("") == ()
+    assert poi_text_fields("name, note") == ("name", "note")
+    job = get_job("embedregionsmusecl")
+    for given, expected in ((None, "text"), ("", ""), ("name", "name")):
+        params = {} if given is None else {"text_fields": given}
+        spec = JobSpec(
+            task=job.task,
+            inputs={"regions": __file__},
+            params=params,
+            outputs={"output": str(tmp_path / "o.gpkg")},
+        )
+        apply_defaults(job, spec)
+        assert spec.params.get("text_fields") == expected

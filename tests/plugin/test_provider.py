@@ -54,18 +54,22 @@ def backend_python(monkeypatch):
     return python
 
 
-def test_plugin_column_names_mirror_the_backend():
-    """plugin/columns.py repeats the backend's names (QGIS must not import the backend)."""
+def test_plugin_column_names_come_from_the_backend_without_its_environment():
+    """plugin/columns.py reads backend/urbansig/columns.py, which imports nothing else."""
     import ast
     from pathlib import Path
 
     from urban_signatures.plugin import columns
 
     source = Path(__file__).resolve().parents[2] / "backend" / "urbansig" / "columns.py"
+    tree = ast.parse(source.read_text())
+    imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert [getattr(n, "module", None) for n in imports] == ["__future__"]
     backend = {
-        node.targets[0].id: node.value.value
-        for node in ast.parse(source.read_text()).body
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        node.targets[0].id
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
     }
-    plugin = {k: v for k, v in vars(columns).items() if k.isupper()}
+    plugin = {k for k in vars(columns) if k.isupper() and not k.startswith("_")}
     assert plugin == backend
+    assert columns.CLUSTER == "cluster" and len(columns.CLASS_PALETTE) == 20

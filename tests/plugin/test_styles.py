@@ -1,6 +1,7 @@
 """Style post-processor and embedded styles, checked on a rendered PNG."""
 
 from qgis.core import (
+    NULL,
     QgsFeature,
     QgsGeometry,
     QgsMapRendererParallelJob,
@@ -15,7 +16,7 @@ from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 
 
-def cluster_layer(path):
+def cluster_layer(path, clusters=None):
     memory = QgsVectorLayer(
         "Polygon?crs=EPSG:27572&field=cluster:integer&field=value:double", "c", "memory"
     )
@@ -24,7 +25,8 @@ def cluster_layer(path):
         feature = QgsFeature(memory.fields())
         x = 600_000 + 100 * i
         feature.setGeometry(QgsGeometry.fromRect(QgsRectangle(x, 0, x + 100, 100)))
-        feature.setAttributes([i % 3, float(i)])
+        cluster = i % 3 if clusters is None else clusters[i]
+        feature.setAttributes([NULL if cluster is None else cluster, float(i)])
         features.append(feature)
     memory.dataProvider().addFeatures(features)
     options = QgsVectorFileWriter.SaveVectorOptions()
@@ -76,6 +78,24 @@ def test_categorized_style_embedded_and_rendered(qgis_app, tmp_path):
     assert len(layer.renderer().categories()) == 3
     image = render(layer, tmp_path / "clusters.png")
     assert colours_near(image, PALETTE[:3]) == set(PALETTE[:3])
+
+
+def test_clusters_keep_their_report_colours_and_no_traffic_is_its_own_category(qgis_app, tmp_path):
+    from urban_signatures.plugin.styles import NO_DATA_COLOUR, PALETTE, StyleSpec, embed_style
+
+    clusters = [0, 0, 1, 1, None, None, 4, 4, 0]  # cluster 3 empty, two tiles without traffic
+    path = cluster_layer(tmp_path / "gaps.gpkg", clusters)
+    spec = StyleSpec("categorized", "cluster", opacity=1.0, no_data_label="No traffic")
+    assert embed_style(path, spec) == ""
+    layer = QgsVectorLayer(path, "clusters", "ogr")
+    legend = layer.renderer().legendSymbolItems()
+    labels = [item.label() for item in legend]
+    assert labels == ["0", "1", "4", "No traffic"]
+    colours = [item.symbol().color().name() for item in legend]
+    assert colours == [PALETTE[0], PALETTE[1], PALETTE[4], NO_DATA_COLOUR]
+    image = render(layer, tmp_path / "gaps.png")
+    wanted = {PALETTE[0], PALETTE[1], PALETTE[4], NO_DATA_COLOUR}
+    assert colours_near(image, tuple(wanted)) == wanted  # cluster 0 is drawn as cluster 0
 
 
 def test_graduated_style_via_post_processor(qgis_app, tmp_path):

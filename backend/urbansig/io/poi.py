@@ -136,13 +136,13 @@ def _read_vector(path: Path, category_field: str | None, text_fields, layer, rep
             ],
             index=frame.index,
         )
-    missing = [f for f in text_fields if f not in frame.columns]
+    missing = [f for f in text_fields or () if f not in frame.columns]
     if missing:
         raise BadInput(
             f"TEXT_FIELDS: {path} has no field {', '.join(missing)}; fields are "
             f"{', '.join(fields)}."
         )
-    if not text_fields:
+    if text_fields is None:  # auto: the first of text, name that the layer has
         text_fields = tuple(f for f in ("text", "name") if f in frame.columns)[:1]
     if text_fields:
         text = frame[list(text_fields)].fillna("").astype(str).agg(" ".join, axis=1).str.strip()
@@ -172,10 +172,13 @@ def _read_vector(path: Path, category_field: str | None, text_fields, layer, rep
 def read_pois(
     path: Path,
     category_field: str | None = "category",
-    text_fields: tuple[str, ...] = (),
+    text_fields: tuple[str, ...] | None = None,
     layer: str | None = None,
 ) -> Any:
     """POIs as a GeoDataFrame: category (str), text (str), name (when known), geometry.
+
+    ``text_fields`` None takes the text from a ``text`` or else ``name`` field when the
+    layer has one; ``()`` reads no text; named fields must exist.
 
     OSM extracts (.osm.pbf, .osm) are read with GDAL's OSM driver (layer "points"); the
     category is derived from amenity/shop/tourism/leisure/... tags and the text from the
@@ -190,7 +193,8 @@ def read_pois(
     if _is_osm(path):
         frame = _read_osm(path, layer, report)
     else:
-        frame = _read_vector(path, category_field, tuple(text_fields), layer, report)
+        fields = None if text_fields is None else tuple(text_fields)
+        frame = _read_vector(path, category_field, fields, layer, report)
     if len(frame) == 0:
         raise BadInput(f"INPUT: {path} holds no POI with a category.")
     frame = frame.reset_index(drop=True)

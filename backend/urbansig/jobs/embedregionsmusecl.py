@@ -259,12 +259,22 @@ def _read_streetview(path: str, image_field: str, regions, size: int, events):
     return images, where[keep]
 
 
+def poi_text_fields(value: str | None) -> tuple[str, ...] | None:
+    """TEXT_FIELDS for the POI reader: the declared default (or nothing) reads the text of
+    a ``text`` or ``name`` field where the layer has one; an empty value reads no text."""
+    from urbansig.parameters import default
+
+    if value is None or value == default("embedregionsmusecl", "text_fields"):
+        return None
+    return tuple(f.strip() for f in value.split(",") if f.strip())
+
+
 def _read_pois(path: str, params, regions):
     try:
         from urbansig.io.poi import read_pois
     except ImportError as exc:
         raise BadInput(f"POIS: POI reading is unavailable ({exc}).") from exc
-    text_fields = tuple(f.strip() for f in params["text_fields"].split(",") if f.strip())
+    text_fields = poi_text_fields(params.get("text_fields"))
     try:
         pois = read_pois(
             Path(path), category_field=params["category_field"], text_fields=text_fields

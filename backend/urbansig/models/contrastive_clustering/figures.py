@@ -159,7 +159,7 @@ def _curve_figure(curve: list[dict[str, float]]) -> Any:
 
 
 def _colours(k: int) -> list[Any]:
-    import matplotlib
+    """Cluster i's colour, the same as on the QGIS map (urbansig.columns.CLASS_PALETTE)."""
+    from urbansig.columns import CLASS_PALETTE
 
-    cmap = matplotlib.colormaps["tab20" if k > 10 else "tab10"]
-    return [cmap(i % cmap.N) for i in range(k)]
+    return [CLASS_PALETTE[i % len(CLASS_PALETTE)] for i in range(k)]
