@@ -21,6 +21,7 @@ from .algorithms.predict_indicator import PredictIndicator
 from .algorithms.setup_backend import SetUpBackend
 from .settings import BACKEND_PYTHON, backend_python_setting
 
+MODELS = Path(__file__).resolve().parents[1] / "resources" / "models"
 ALGORITHMS = (
     CreateH3Grid,
     GenerateDemoCity,
@@ -102,3 +103,17 @@ class UrbanSignaturesProvider(QgsProcessingProvider):
     def loadAlgorithms(self) -> None:  # noqa: N802 - QGIS API
         for algorithm in ALGORITHMS:
             self.addAlgorithm(algorithm())
+        for model in shipped_models():
+            self.addAlgorithm(model)
+
+
+def shipped_models() -> list:
+    """The .model3 chains shipped in resources/models, as toolbox algorithms."""
+    from qgis.core import QgsProcessingModelAlgorithm
+
+    models = []
+    for path in sorted(MODELS.glob("*.model3")):
+        model = QgsProcessingModelAlgorithm()
+        if model.fromFile(str(path)):
+            models.append(model)
+    return models

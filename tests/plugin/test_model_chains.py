@@ -49,3 +49,17 @@ def test_shipped_files_match_their_definitions(provider, tmp_path):
             f"{shipped.name} differs from plugin/model_chains.py: run "
             "'python3 -m plugin.model_chains' and commit the result"
         )
+
+
+def test_chains_are_in_the_toolbox(provider):
+    from qgis.core import QgsApplication
+
+    chains = [a for a in provider.algorithms() if a.group() == "Chains"]
+    assert len(chains) == len(list(MODELS.glob("*.model3"))) == 4
+    registry = QgsApplication.processingRegistry()
+    for chain in chains:
+        found = registry.algorithmById(chain.id())
+        assert found is not None and found.id().startswith("urbansig:")
+        ok, errors = found.create().validate()
+        assert ok, errors
+    assert "urbansig:Demo city: all four methods" in {c.id() for c in chains}

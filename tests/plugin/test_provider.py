@@ -10,6 +10,8 @@ def test_algorithms_are_registered_with_help(provider):
     assert EXPECTED <= ids
     for alg in provider.algorithms():
         assert alg.provider().id() == "urbansig"
+        if alg.group() == "Chains":  # the shipped .model3 chains: test_model_chains.py
+            continue
         assert alg.displayName() and alg.group() and alg.groupId()
         help_text = alg.shortHelpString()
         for parameter in alg.parameterDefinitions():
