@@ -190,7 +190,26 @@ def extent_text(
 
 
 def help_table(table: tuple[Any, ...]) -> tuple[dict[str, str], dict[str, str]]:
-    """(parameters, outputs) help dictionaries for help_html."""
-    inputs = {p.name: p.help or p.label for p in table if p.kind not in OUTPUT_KINDS}
-    outputs = {p.name: p.help or p.label for p in table if p.kind in OUTPUT_KINDS}
+    """(parameters, outputs) help dictionaries for help_html: each entry under the label the
+    dialog shows (the qgis_process name beside it), with its default in readable form."""
+    inputs = {_help_key(p): _help_text(p) for p in table if p.kind not in OUTPUT_KINDS}
+    outputs = {_help_key(p): _help_text(p) for p in table if p.kind in OUTPUT_KINDS}
     return inputs, outputs
+
+
+def _help_key(p: Any) -> str:
+    """'Label [NAME]': what the dialog shows, then the name qgis_process takes."""
+    return f"{p.label} [{p.name}]"
+
+
+def _help_text(p: Any) -> str:
+    text = p.help or p.label
+    if p.default in (None, "") or p.kind in OUTPUT_KINDS:
+        return text
+    if p.kind == "enum":
+        shown = p.labels[p.choices.index(p.default)]
+    elif p.kind == "bool":
+        shown = "checked" if p.default else "unchecked"
+    else:
+        shown = str(p.default)
+    return f"{text} (default: {shown})"
