@@ -131,10 +131,10 @@ class Events:
         self.emit("warning", message=message)
 
     def metric(self, name: str, value: float | int | str, **extra: Any) -> None:
-        self.emit("metric", name=name, value=value, **extra)
+        self.emit("metric", name=name, value=tidy(value), **extra)
 
     def result(self, outputs: dict[str, Any], metrics: dict[str, Any] | None = None) -> None:
-        self.emit("result", outputs=outputs, metrics=metrics or {})
+        self.emit("result", outputs=outputs, metrics=tidy(metrics or {}))
 
     def error(self, message: str, kind: str = "internal") -> None:
         self.emit("error", message=message, kind=kind if kind in ERROR_KINDS else "internal")
@@ -172,6 +172,22 @@ class StageEvents:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._parent, name)
+
+
+def tidy(value: Any) -> Any:
+    """Floats (also inside lists and dicts) to four significant digits, never rounding
+    the whole part (37273.4 -> 37273, 0.190791 -> 0.1908); other values unchanged."""
+    import math
+
+    if isinstance(value, dict):
+        return {k: tidy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [tidy(v) for v in value]
+    if hasattr(value, "item") and not hasattr(value, "__len__"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and math.isfinite(value) and value != 0.0:
+        return round(value, max(0, 3 - math.floor(math.log10(abs(value)))))
+    return value
 
 
 def _jsonable(value: Any) -> Any:

@@ -74,3 +74,20 @@ def test_cancel_flag():
     events.cancel()
     with pytest.raises(Cancelled):
         events.check_cancelled()
+
+
+def test_metrics_are_rounded_to_what_they_mean():
+    import io
+    import json
+
+    from urbansig.protocol import Events, tidy
+
+    assert tidy({"r2": 0.19079069827437334, "km": [8.5811, 456.9594], "n": 14293}) == {
+        "r2": 0.1908,
+        "km": [8.581, 457.0],
+        "n": 14293,
+    }
+    assert tidy(37273.4) == 37273.0 and tidy(0.0) == 0.0 and tidy("auto") == "auto"
+    stream = io.StringIO()
+    Events(stream).result({}, {"ari": 0.80812345})
+    assert json.loads(stream.getvalue())["metrics"] == {"ari": 0.8081}
