@@ -73,6 +73,7 @@ lint: backend qgis-venv
 	$(BACKEND_PY) -m ruff check .
 	$(BACKEND_PY) -m ruff format --check .
 	$(QGIS_PY) -m mypy plugin  # against QGIS 3.22's own stubs (pyproject.toml [tool.mypy])
+	$(PYTHON) .ci/check_qt6.py  # Qt6: scoped enums, no exec_(), Qt only through qgis.PyQt
 
 test-backend: backend
 	$(BACKEND_PY) -m pytest tests/backend -rs
@@ -99,7 +100,10 @@ demo: setup
 	QGIS_CUSTOM_CONFIG_PATH=$(QGIS_PROFILE) QGIS_PLUGINPATH=$(QGIS_PLUGINS) \
 	  $(QGIS_PY) -m plugin.demo_pipeline --out $(OUT) $(if $(QUICK),--quick,)
 
+# The ZIP holds what is committed (HEAD), less the export-ignore paths in .gitattributes.
 package:
+	@for f in LICENSE CHANGELOG.md metadata.txt; do git cat-file -e HEAD:$$f 2>/dev/null || \
+	  { echo "make package: $$f is not committed (the ZIP is built from HEAD)" >&2; exit 1; }; done
 	@mkdir -p $(DIST)
 	git archive --format=zip --prefix=urban_signatures/ -o $(DIST)/urban_signatures-$(VERSION).zip HEAD
 	@echo "Plugin ZIP: $(DIST)/urban_signatures-$(VERSION).zip (Plugins > Install from ZIP)"

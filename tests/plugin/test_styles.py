@@ -34,7 +34,7 @@ def cluster_layer(path, clusters=None):
     error = QgsVectorFileWriter.writeAsVectorFormatV2(
         memory, str(path), QgsProject.instance().transformContext(), options
     )
-    assert error[0] == QgsVectorFileWriter.NoError
+    assert error[0] == QgsVectorFileWriter.WriterError.NoError
     return str(path)
 
 
