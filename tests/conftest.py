@@ -20,6 +20,43 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def _backend_children(parent: int) -> list[int]:
+    """Pids of the backend children (``... -m urbansig run ...``) of process ``parent``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if ppid == parent and b"urbansig" in argv and b"run" in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited but not yet reaped, does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture()
+def backend_children():
+    """``backend_children(parent_pid)``: pids of its backend child processes."""
+    return _backend_children
+
+
+@pytest.fixture()
+def process_alive():
+    """``process_alive(pid)``: the process runs (zombies excluded)."""
+    return _process_alive
+
+
 def pytest_sessionfinish(session, exitstatus):
     """With URBANSIG_FAIL_ON_SKIP=1 (CI), a skipped test fails the run instead of passing."""
     import os

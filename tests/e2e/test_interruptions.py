@@ -13,33 +13,10 @@ from pathlib import Path
 import pytest
 
 
-def _children(parent: int) -> list[int]:
-    """Pids of the backend children (``-m urbansig run``) of ``parent``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"urbansig" in cmdline and b"run" in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
-def test_killing_qgis_process_leaves_nothing(qgis_binary, qgis_env, demo_city, tmp_path, how):
+def test_killing_qgis_process_leaves_nothing(
+    qgis_binary, qgis_env, demo_city, tmp_path, how, backend_children, process_alive
+):
     out = tmp_path / "out"
     out.mkdir()
     command = [
@@ -60,7 +37,7 @@ def test_killing_qgis_process_leaves_nothing(qgis_binary, qgis_env, demo_city, t
     deadline = time.monotonic() + 120
     children: list[int] = []
     while not children and time.monotonic() < deadline and parent.poll() is None:
-        children = _children(parent.pid)
+        children = backend_children(parent.pid)
         time.sleep(0.1)
     assert children, "the backend child never started"
     time.sleep(4)  # into reading and training
@@ -68,9 +45,11 @@ def test_killing_qgis_process_leaves_nothing(qgis_binary, qgis_env, demo_city, t
     parent.send_signal(how)
     parent.wait(timeout=10)
     deadline = time.monotonic() + 2
-    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+    while any(process_alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(pid) for pid in children), "a backend process outlived qgis_process"
+    assert not any(process_alive(pid) for pid in children), (
+        "a backend process outlived qgis_process"
+    )
     assert sorted(os.listdir(out)) == [], "an output or partial file was left"
     spec_dir = Path(tempfile.gettempdir()) / "urbansig-jobs"
     assert list(spec_dir.glob(f"*-{parent.pid}-*.json")) == []

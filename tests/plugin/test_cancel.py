@@ -44,23 +44,9 @@ def tiny_city(tmp_path_factory) -> Path:
     return folder
 
 
-def _backend_children() -> list[int]:
-    me = os.getpid()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if ppid == me and b"urbansig" in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
-def test_cancel_stops_the_backend_and_leaves_nothing(provider, tiny_city, tmp_path):
+def test_cancel_stops_the_backend_and_leaves_nothing(
+    provider, tiny_city, tmp_path, backend_children
+):
     from qgis.core import QgsProcessingException
 
     out = tmp_path / "out"
@@ -74,7 +60,7 @@ def test_cancel_stops_the_backend_and_leaves_nothing(provider, tiny_city, tmp_pa
     def cancel_once_training():
         deadline = time.monotonic() + 120
         while not seen and time.monotonic() < deadline:
-            seen.extend(_backend_children())
+            seen.extend(backend_children(os.getpid()))
             time.sleep(0.1)
         time.sleep(4)
         feedback.cancel()
@@ -92,9 +78,9 @@ def test_cancel_stops_the_backend_and_leaves_nothing(provider, tiny_city, tmp_pa
         alg.processAlgorithm(parameters, context, feedback)
     cancelled_at = time.monotonic()
     assert seen, "the backend child never started"
-    while _backend_children() and time.monotonic() < cancelled_at + 2:
+    while backend_children(os.getpid()) and time.monotonic() < cancelled_at + 2:
         time.sleep(0.05)
-    assert _backend_children() == []
+    assert backend_children(os.getpid()) == []
     assert sorted(os.listdir(out)) == [], "an output or partial file was left"
     spec_dir = Path(tempfile.gettempdir()) / "urbansig-jobs"
     assert list(spec_dir.glob(f"pooltrajectoriesraw-{os.getpid()}-*.json")) == []
