@@ -5,22 +5,36 @@ pyproj/rasterio bind to other GDAL/PROJ builds and crash QGIS). Which interprete
 ``URBANSIG_BACKEND_PYTHON`` if set, else the provider setting, else the default
 environment's interpreter. Also a command line for scripts and the Makefile:
 ``python3 -m plugin.backend_env setup|check|python``.
+
+The setup summarises pip (one line per package, warnings and errors in full) and keeps
+pip's raw output in ``urbansig-setup.log`` in the environment folder; its progress follows
+the packages (and the bytes, with pip >= 24.1); package indexes that do not answer a quick
+probe are left out, so an offline machine does not wait on them.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import http.client
 import json
 import os
+import re
+import shlex
 import shutil
+import ssl
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .process import Cancellable, ChildStartError, clean_environment, run_child
+from .process import Cancellable, ChildOutcome, ChildStartError, clean_environment, run_child
 
 PLUGIN_DIR = Path(__file__).resolve().parent.parent
 BACKEND_DIR = PLUGIN_DIR / "backend"
@@ -28,6 +42,7 @@ REQUIREMENTS = BACKEND_DIR / "requirements.txt"
 TORCH_REQUIREMENT = BACKEND_DIR / "requirements-torch.txt"
 ENV_VARIABLE = "URBANSIG_BACKEND_PYTHON"
 MARKER = "urbansig-environment.json"
+SETUP_LOG = "urbansig-setup.log"  # pip's raw output of the latest setup, in the env folder
 TORCH_FLAVOURS = ("auto", "cpu", "cuda")
 # The modules a job may import; checked by ``missing_modules``.
 REQUIRED_MODULES = (
@@ -187,21 +202,49 @@ def requirements_digest(flavour: str) -> str:
 
 
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+PYPI_INDEX = "https://pypi.org/simple"
+PROBE_TIMEOUT_S = 2.5  # an index that does not answer in this time is left out
+PIP_TIMEOUT_S = 30  # pip's socket timeout, unless configured (pip's default: 15 s)
+PIP_RETRIES = 2  # unless configured (pip's default: 5)
+RAW_PROGRESS_PIP = (24, 1)  # the first pip with ``--progress-bar raw``
+OFFLINE_HINT = (
+    "No package index answers: to install offline, give a folder of wheels "
+    "(WHEEL_DIR in the algorithm, --wheels on the command line)."
+)
+# How many packages each step brings in, for progress before pip has said (measured on Linux
+# for torch 2.13: 9 dependencies on CPU; the CUDA build adds the nvidia-* libraries).
+TORCH_DEPENDENCIES = {"cpu": 9, "cuda": 25}
+REQUIREMENT_CLOSURE = 2.4  # the 14 pinned lines of requirements.txt resolve to 34 packages
+
+
+def torch_requirement() -> str:
+    """The pinned torch line of requirements-torch.txt (``torch==2.13.0``)."""
+    return next(
+        line.strip()
+        for line in TORCH_REQUIREMENT.read_text().splitlines()
+        if line.strip().startswith("torch")
+    )
 
 
 def torch_install_args(flavour: str, index_url: str | None, wheel_dir: Path | None) -> list[str]:
     """pip arguments for the pinned torch: the CUDA build is PyPI's default on Linux; the
     CPU-only build (``+cpu``, about 5x smaller) comes from PyTorch's CPU index."""
-    requirement = next(
-        line.strip()
-        for line in TORCH_REQUIREMENT.read_text().splitlines()
-        if line.strip().startswith("torch")
-    )
+    requirement = torch_requirement()
     if index_url:
         return ["--index-url", index_url, requirement]
     if flavour == "cpu" and wheel_dir is None and sys.platform.startswith(("linux", "win")):
         return ["--extra-index-url", CPU_TORCH_INDEX, f"{requirement}+cpu"]
     return [requirement]
+
+
+def expected_packages(requirements: Path) -> int:
+    """About how many packages installing a requirements file brings in (dependencies too)."""
+    pins = [
+        line
+        for line in requirements.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    return max(1, round(len(pins) * REQUIREMENT_CLOSURE))
 
 
 def has_nvidia_gpu() -> bool:
@@ -225,6 +268,509 @@ def base_python() -> str:
     raise BackendEnvError("No python3 found on PATH to create the backend environment from.")
 
 
+# ----------------------------------------------------------------- the environment folder
+
+
+def is_backend_env(folder: Path) -> bool:
+    """Whether ``folder`` was made by this setup (finished: marker; started: setup log)."""
+    return (folder / MARKER).is_file() or (folder / SETUP_LOG).is_file()
+
+
+def check_venv_dir(venv_dir: Path, label: str = "--venv") -> None:
+    """Refuses a folder the setup must not write into. Taken: an absent or empty folder, or
+    an Urban Signatures backend environment. Nothing is ever deleted."""
+    choose = "Choose a new or empty folder, or an existing Urban Signatures backend environment"
+    if not venv_dir.exists():
+        return
+    if not venv_dir.is_dir():
+        raise BackendEnvError(f"{label}: {venv_dir} is a file, not a folder. {choose}.")
+    try:
+        empty = not any(venv_dir.iterdir())
+    except OSError as exc:
+        raise BackendEnvError(f"{label}: {venv_dir} cannot be read ({exc.strerror}).") from exc
+    if not empty and not is_backend_env(venv_dir):
+        raise BackendEnvError(
+            f"{label}: {venv_dir} is not empty and is not an Urban Signatures backend "
+            f"environment (it has no {MARKER}). {choose}; nothing was changed."
+        )
+
+
+# ------------------------------------------------------------------ pip output, summarised
+
+DOWNLOAD_SHARE = 0.85  # of a pip run's progress: resolving and fetching; the rest installing
+_PROGRESS_LINE = re.compile(r"Progress (\d+) of (\d+)$")
+_SIZE = re.compile(r"(.+?)\s+\(([^()]*(?:B|bytes))\)$")  # "x.whl (190.0 MB)", "(1 MB/2 MB)"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_SOURCES = {"download": "downloading", "cached": "cached", "local": "local file"}
+
+
+def canonical_name(name: str) -> str:
+    """A project name as pip compares them (PEP 503): ``MarkupSafe`` == ``markupsafe``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def split_file_line(rest: str) -> tuple[str, str]:
+    """``'numpy-2.4.6-...whl (16.9 MB)'`` -> (file, size); a ``(from ...)`` tail is dropped."""
+    rest = re.sub(r"\s+\(from [^)]*\)$", "", rest.strip())
+    match = _SIZE.match(rest)
+    if not match:
+        return rest, ""
+    return match.group(1), match.group(2).rsplit("/", 1)[-1]
+
+
+def name_version(file: str) -> tuple[str, str]:
+    """(project, version) from a wheel or sdist file name, path or URL."""
+    base = urllib.parse.unquote(file.rstrip("/").rsplit("/", 1)[-1])
+    if base.endswith(".whl"):
+        parts = base[: -len(".whl")].split("-")
+        return parts[0], parts[1] if len(parts) > 1 else ""
+    for extension in (".tar.gz", ".tar.bz2", ".tgz", ".zip"):
+        if base.endswith(extension):
+            name, _, version = base[: -len(extension)].rpartition("-")
+            return (name, version) if name else (version, "")
+    return base, ""
+
+
+def format_size(size: float) -> str:
+    """Bytes as pip prints them (``190.0 MB``, ``73 kB``)."""
+    if size > 1000 * 1000:
+        return f"{size / 1e6:.1f} MB"
+    return f"{size / 1e3:.0f} kB" if size > 10 * 1000 else f"{size / 1e3:.1f} kB"
+
+
+def _local_size(path: str) -> str:
+    try:
+        return format_size(Path(path).stat().st_size)
+    except OSError:
+        return ""
+
+
+def warning_shape(text: str) -> str:
+    """A warning with its particulars (quoted text, paths, numbers) blanked: repeats of one
+    warning for package after package have one shape."""
+    return re.sub(r"'[^']*'|\"[^\"]*\"|\S*/\S*|\d+", "_", text)
+
+
+@dataclass
+class PipPackage:
+    name: str
+    version: str = ""
+    size: str = ""
+    source: str = ""  # download, cached, local
+    done: float = 0.0  # 0..1: resolved 0.1, then its file fetched
+
+
+class PipOutput:
+    """Reads one pip run's output: one summary line per package (name, version, size),
+    "Successfully installed" as a count plus names, warnings and errors in full (repeats
+    of one warning counted), and the fraction of the run done, 0..1, never going back.
+
+    ``expected``: about how many packages the run brings in (progress before pip says).
+    ``quiet``: problems are kept in ``errors`` but not passed on (an optional step).
+    """
+
+    def __init__(
+        self,
+        log: Callable[[str], None],
+        warn: Callable[[str], None],
+        progress: Callable[[float], None] = lambda f: None,
+        expected: int = 1,
+        quiet: bool = False,
+    ) -> None:
+        self.log, self.warn, self.progress = log, warn, progress
+        self.expected, self.quiet = max(1, expected), quiet
+        self.packages: dict[str, PipPackage] = {}
+        self.satisfied: dict[str, str] = {}  # canonical name -> name
+        self.installed: list[str] = []
+        self.errors: list[str] = []
+        self.fraction = 0.0
+        self._warnings: dict[str, int] = {}
+        self._first_warning: dict[str, str] = {}
+        self._fetching: PipPackage | None = None
+        self._installing = self._finished = self._said_satisfied = False
+        self._last_problem = ""  # "shown", "hidden" or "error": where continuation lines go
+
+    def feed(self, line: str, stream: str = "out") -> None:
+        """One line of pip's stdout (``out``) or stderr (``err``)."""
+        if not line.strip():
+            return
+        if stream == "err":
+            self._problem(line)
+        else:
+            self._event(line.strip())
+        self._report()
+
+    def finish(self) -> None:
+        """After the run: what is left to say (already installed packages, warning repeats)."""
+        self._say_satisfied()
+        for shape, count in self._warnings.items():
+            if count > 1 and not self.quiet:
+                first = self._first_warning[shape]
+                self.warn(f'  ({count - 1} more warnings like "{first[:60]}...": see the log file)')
+
+    def _event(self, text: str) -> None:
+        match = _PROGRESS_LINE.match(text)
+        if match:
+            self._bytes(int(match.group(1)), int(match.group(2)))
+            return
+        for prefix, handler in (
+            ("Collecting ", self._collecting),
+            ("Downloading ", lambda rest: self._file(rest, "download")),
+            ("Resuming download ", lambda rest: self._file(rest, "download")),
+            ("Using cached ", lambda rest: self._file(rest, "cached")),
+            ("Processing ", lambda rest: self._file(rest, "local")),
+            ("Requirement already satisfied: ", self._already),
+            ("Installing collected packages: ", self._install),
+            ("Successfully installed ", self._installed),
+        ):
+            if text.startswith(prefix):
+                handler(text[len(prefix) :])
+                return
+
+    def _package(self, name: str) -> PipPackage:
+        return self.packages.setdefault(canonical_name(name), PipPackage(name))
+
+    def _finish_fetch(self) -> None:
+        """pip logs the next thing only once a file is fetched: the one in flight is done."""
+        if self._fetching is not None:
+            self._fetching.done = 1.0
+            self._fetching = None
+
+    def _collecting(self, rest: str) -> None:
+        self._finish_fetch()
+        match = _NAME.match(rest.strip())
+        if match:
+            package = self._package(match.group(0).rstrip("."))
+            package.done = max(package.done, 0.1)
+
+    def _file(self, rest: str, source: str) -> None:
+        file, size = split_file_line(rest)
+        if file.endswith(".metadata"):  # pip >= 23.3 resolves from metadata first
+            return
+        self._finish_fetch()
+        name, version = name_version(file)
+        package = self._package(name)
+        if (package.version, package.source) != (version, source):
+            size = size or (_local_size(file) if source == "local" else "")
+            package.version, package.size, package.source = version, size, source
+            details = ", ".join(part for part in (size, _SOURCES[source]) if part)
+            self.log(f"  {package.name} {version} ({details})")
+        package.done = max(package.done, 0.1) if source == "download" else 1.0
+        if source == "download":
+            self._fetching = package
+
+    def _bytes(self, current: int, total: int) -> None:
+        if self._fetching is None or total <= 0:
+            return
+        self._fetching.done = max(self._fetching.done, 0.1 + 0.9 * min(1.0, current / total))
+        if current >= total:
+            self._finish_fetch()
+
+    def _already(self, rest: str) -> None:
+        match = _NAME.match(rest.strip())
+        if match:
+            self.satisfied.setdefault(canonical_name(match.group(0)), match.group(0))
+
+    def _say_satisfied(self) -> None:
+        names = [n for key, n in self.satisfied.items() if key not in self.packages]
+        if names and not self._said_satisfied:
+            self.log(f"  {len(names)} already installed: {', '.join(names)}")
+        self._said_satisfied = True
+
+    def _install(self, rest: str) -> None:
+        self._finish_fetch()
+        self._say_satisfied()
+        self._installing = True
+        count = len([name for name in rest.split(",") if name.strip()])
+        self.log(f"  installing {count} package{'s' if count != 1 else ''}")
+
+    def _installed(self, rest: str) -> None:
+        self.installed = [token.rpartition("-")[0] or token for token in rest.split()]
+        count = len(self.installed)
+        plural = "s" if count != 1 else ""
+        self.log(f"  installed {count} package{plural}: {', '.join(self.installed)}")
+        self._finished = True
+
+    def _problem(self, line: str) -> None:
+        """A stderr line: warnings once per shape, errors (and the rest) always in full."""
+        text = line.strip()
+        if line[:1].isspace() and self._last_problem:  # a continuation of the line above
+            kind = self._last_problem
+        elif text.startswith(("WARNING:", "DEPRECATION:")):
+            shape = warning_shape(text)
+            self._first_warning.setdefault(shape, text)
+            self._warnings[shape] = self._warnings.get(shape, 0) + 1
+            kind = "shown" if self._warnings[shape] == 1 else "hidden"
+        else:
+            kind = "error"
+        self._last_problem = kind
+        if kind == "error":
+            self.errors.append(text)
+        if kind != "hidden" and not self.quiet:
+            self.warn(text)
+
+    def _report(self) -> None:
+        if self._finished:
+            fraction = 1.0
+        elif self._installing:
+            fraction = DOWNLOAD_SHARE
+        else:
+            got = sum(p.done for p in self.packages.values())
+            extra = sum(1 for key in self.satisfied if key not in self.packages)
+            total = max(self.expected, len(self.packages) + extra)
+            fraction = DOWNLOAD_SHARE * (got + extra) / total
+        if fraction > self.fraction + 1e-4:
+            self.fraction = fraction
+            self.progress(fraction)
+
+
+# ------------------------------------------------------------- package indexes, probed
+
+
+def pip_config(python: Path) -> dict[str, str]:
+    """pip's settings as ``pip config list`` shows them (``{'global.index-url': ...}``)."""
+    try:
+        done = subprocess.run(
+            [str(python), "-m", "pip", "config", "list"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=clean_environment(),
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    config = {}
+    for line in done.stdout.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            config[key.strip()] = value.strip().strip("'\"")
+    return config
+
+
+def config_value(config: dict[str, str], key: str) -> str | None:
+    """A pip setting for ``pip install``: environment, then [install], then [global]."""
+    for section in (":env:", "install", "global"):
+        if f"{section}.{key}" in config:
+            return config[f"{section}.{key}"]
+    return None
+
+
+def configured_indexes(config: dict[str, str]) -> list[str]:
+    """The package indexes pip looks in: index-url (PyPI by default) and the extra ones."""
+    if (config_value(config, "no-index") or "").lower() in ("1", "true", "yes", "on"):
+        return []
+    primary = config_value(config, "index-url") or PYPI_INDEX
+    extras = (config_value(config, "extra-index-url") or "").split()
+    return list(dict.fromkeys([primary, *extras]))
+
+
+def probe_indexes(
+    urls: list[str], timeout_s: float = PROBE_TIMEOUT_S, proxy: str | None = None
+) -> dict[str, bool]:
+    """Which indexes answer an HTTP request within ``timeout_s`` in all (name lookup
+    included; probed side by side). Non-HTTP indexes (file://) count as answering."""
+    answered = {url: True for url in urls}
+    threads = []
+    for url in answered:
+        if urllib.parse.urlsplit(url).scheme in ("http", "https"):
+            answered[url] = False
+            thread = threading.Thread(
+                target=_probe, args=(url, timeout_s, proxy, answered), daemon=True
+            )
+            thread.start()
+            threads.append(thread)
+    deadline = time.monotonic() + timeout_s
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return dict(answered)
+
+
+def _probe(url: str, timeout_s: float, proxy: str | None, answered: dict[str, bool]) -> None:
+    """Any HTTP answer, or a TLS handshake that fails, means something is there."""
+    handlers = [urllib.request.ProxyHandler({"http": proxy, "https": proxy})] if proxy else []
+    request = urllib.request.Request(url, method="HEAD")
+    try:
+        with urllib.request.build_opener(*handlers).open(request, timeout=timeout_s):
+            answered[url] = True
+    except (urllib.error.HTTPError, http.client.HTTPException):
+        answered[url] = True
+    except urllib.error.URLError as exc:
+        answered[url] = isinstance(exc.reason, ssl.SSLError)
+    except (OSError, ValueError):
+        pass  # timed out, refused, no route, malformed
+
+
+@dataclass
+class Sources:
+    """Where pip takes the packages from in one setup: torch's arguments, pip options,
+    environment overrides (indexes that did not answer left out), a hint for failures."""
+
+    torch_args: list[str]
+    options: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    hint: str = ""
+
+
+def network_options(config: dict[str, str]) -> list[str]:
+    """pip's --timeout and --retries, unless the user configured them."""
+    options = []
+    if not (config_value(config, "timeout") or config_value(config, "default-timeout")):
+        options += ["--timeout", str(PIP_TIMEOUT_S)]
+    if not config_value(config, "retries"):
+        options += ["--retries", str(PIP_RETRIES)]
+    return options
+
+
+def index_environment(answering: list[str]) -> dict[str, str]:
+    """pip settings that keep only the answering indexes (the environment beats pip's
+    config files; an empty value would not, hence the repeated index)."""
+    if not answering:
+        return {"PIP_NO_INDEX": "1"}
+    return {
+        "PIP_INDEX_URL": answering[0],
+        "PIP_EXTRA_INDEX_URL": " ".join(answering[1:]) or answering[0],
+    }
+
+
+def plan_sources(
+    python: Path,
+    flavour: str,
+    wheel_dir: Path | None,
+    torch_index_url: str | None,
+    log: Callable[[str], None],
+    timeout_s: float = PROBE_TIMEOUT_S,
+) -> Sources:
+    """Probe the indexes pip would use; say in one line which do not answer and leave them
+    out (PyTorch's CPU index: torch then comes from the other sources)."""
+    if wheel_dir is not None:
+        folder = str(Path(wheel_dir).resolve())
+        args = torch_install_args(flavour, torch_index_url, wheel_dir)
+        return Sources(args, ["--no-index", "--find-links", folder])
+    config = pip_config(python)
+    indexes = configured_indexes(config)
+    torch_args = torch_install_args(flavour, torch_index_url, None)
+    torch_index = torch_index_url or (CPU_TORCH_INDEX if CPU_TORCH_INDEX in torch_args else "")
+    answered = probe_indexes([*indexes, *filter(None, [torch_index])], timeout_s, None)
+    silent = [url for url, ok in answered.items() if not ok]
+    options = network_options(config)
+    if not silent:
+        return Sources(torch_args, options)
+    hosts = ", ".join(dict.fromkeys(urllib.parse.urlsplit(url).netloc for url in silent))
+    if torch_index_url and torch_index_url in silent:
+        raise BackendEnvError(
+            f"The torch index {torch_index_url} does not answer ({hosts}, {timeout_s:g} s): "
+            "check the address and the network, or leave the torch index empty."
+        )
+    notes = []
+    if torch_index in silent:
+        torch_args = [torch_requirement()]
+        notes.append(f"{torch_args[0]} comes from the other sources instead")
+    answering = [url for url in indexes if answered[url]]
+    env = index_environment(answering) if len(answering) < len(indexes) else {}
+    where = ", ".join(answering) if answering else "no index"
+    notes.append(f"pip uses {where} and local wheels (find-links) only")
+    log(f"No answer from {hosts} within {timeout_s:g} s: {'; '.join(notes)}.")
+    hint = "" if answering else OFFLINE_HINT
+    return Sources(torch_args, options, env, hint)
+
+
+def pip_version(python: Path) -> tuple[int, int]:
+    """(major, minor) of the environment's pip; (0, 0) when it does not say."""
+    try:
+        done = subprocess.run(
+            [str(python), "-m", "pip", "--version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_environment(),
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return (0, 0)
+    match = re.match(r"pip (\d+)\.(\d+)", done.stdout)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+# --------------------------------------------------------------------------- the setup
+
+
+class SetupCancelled(BackendEnvError):
+    """The user cancelled the setup."""
+
+
+class SetupSession:
+    """One setup run: summary lines to ``log``/``warn``, pip's raw output to the log file,
+    each step's progress mapped onto its span of 0..1 (never going back)."""
+
+    def __init__(
+        self,
+        log_file: Path,
+        log: Callable[[str], None],
+        warn: Callable[[str], None],
+        progress: Callable[[float], None],
+        feedback: Cancellable | None = None,
+    ) -> None:
+        self.log_file, self.log, self.warn = log_file, log, warn
+        self._progress, self.feedback = progress, feedback
+        self.env = clean_environment()
+        self.hint = ""
+        self.done = 0.0
+        self.raw = log_file.open("w", encoding="utf-8", buffering=1)
+        self.raw.write(f"# Urban Signatures backend setup, {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def report(self, fraction: float) -> None:
+        if fraction > self.done + 1e-4:
+            self.done = min(1.0, fraction)
+            self._progress(self.done)
+
+    def run(
+        self,
+        args: list[str],
+        title: str,
+        span: tuple[float, float],
+        expected: int = 1,
+        quiet: bool = False,
+    ) -> PipOutput:
+        """Run one step; BackendEnvError with pip's error lines and the log file if it fails."""
+        start, end = span
+        output = PipOutput(
+            self.log, self.warn, lambda f: self.report(start + (end - start) * f), expected, quiet
+        )
+        self.raw.write(f"\n$ {shlex.join(args)}\n")
+        overrides = {k: v for k, v in self.env.items() if k.startswith("PIP_")}
+        if overrides:
+            self.raw.write(f"# environment: {overrides}\n")
+
+        def reader(stream: str) -> Callable[[str], None]:
+            def read(line: str) -> None:
+                self.raw.write(line + "\n")
+                output.feed(line, stream)
+
+            return read
+
+        try:
+            outcome = run_child(
+                args, reader("out"), reader("err"), feedback=self.feedback, env=self.env
+            )
+        except ChildStartError as exc:
+            raise BackendEnvError(str(exc)) from exc
+        output.finish()
+        if outcome.cancelled:
+            raise SetupCancelled("Setup was cancelled; run it again to finish (it resumes safely).")
+        if outcome.returncode != 0:
+            raise BackendEnvError(self._failure(title, outcome.returncode, output, outcome))
+        self.report(end)
+        return output
+
+    def _failure(self, title: str, code: int, output: PipOutput, outcome: ChildOutcome) -> str:
+        lines = output.errors[-8:] or outcome.stderr_tail[-5:] or ["(no error message)"]
+        hint = f"\n{self.hint}" if self.hint else ""
+        body = "\n".join(f"  {line}" for line in lines)
+        return f"{title} failed (exit code {code}):\n{body}{hint}\nFull output: {self.log_file}"
+
+
 def setup_environment(
     venv_dir: Path | None = None,
     torch_flavour: str = "auto",
@@ -234,18 +780,23 @@ def setup_environment(
     log: Callable[[str], None] = print,
     progress: Callable[[float], None] = lambda f: None,
     feedback: Cancellable | None = None,
+    warn: Callable[[str], None] | None = None,
+    venv_label: str = "--venv",
 ) -> Path:
     """Create or update the backend environment; safe to re-run. Returns its interpreter.
 
     ``torch_flavour``: ``cpu``, ``cuda``, or ``auto`` (cuda where an NVIDIA GPU is found).
     ``wheel_dir``: install offline from a folder of wheels. ``torch_index_url``: where to get
     torch from (e.g. https://download.pytorch.org/whl/cpu for a small CPU-only build).
+    ``warn``: where pip's warnings and errors go (default ``log``); ``venv_label``: the
+    folder's name in messages (the parameter or option that gave it).
     """
     if torch_flavour not in TORCH_FLAVOURS:
         raise BackendEnvError(
             f"TORCH must be one of {', '.join(TORCH_FLAVOURS)}, not {torch_flavour!r}."
         )
     venv_dir = Path(venv_dir or default_venv_dir()).expanduser().resolve()
+    check_venv_dir(venv_dir, venv_label)
     flavour = ("cuda" if has_nvidia_gpu() else "cpu") if torch_flavour == "auto" else torch_flavour
     python = venv_python(venv_dir)
     marker = venv_dir / MARKER
@@ -259,24 +810,14 @@ def setup_environment(
                 return python
             except BackendEnvError as exc:
                 log(f"Existing environment is broken ({exc}); repairing it.")
-    log(f"Setting up the backend environment in {venv_dir} (torch build: {flavour})")
-    if not python.exists():
-        venv_dir.parent.mkdir(parents=True, exist_ok=True)
-        _run([base_python(), "-m", "venv", str(venv_dir)], log, feedback)
-    progress(0.1)
-    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
-    if wheel_dir is not None:
-        pip += ["--no-index", "--find-links", str(Path(wheel_dir).resolve())]
-    log("Installing torch (this is the large part)")
-    torch_args = torch_install_args(flavour, torch_index_url, wheel_dir)
-    if len(torch_args) > 1:  # torch alone from its index, then its dependencies from the usual one
-        _run([*pip, "--no-deps", *torch_args], log, feedback)
-        torch_args = torch_args[-1:]
-    _run([*pip, *torch_args], log, feedback)
-    progress(0.6)
-    log("Installing the geospatial and ML packages")
-    _run([*pip, "-r", str(REQUIREMENTS)], log, feedback)
-    progress(0.9)
+    venv_dir.mkdir(parents=True, exist_ok=True)
+    session = SetupSession(venv_dir / SETUP_LOG, log, warn or log, progress, feedback)
+    try:
+        log(f"Setting up the backend environment in {venv_dir} (torch build: {flavour})")
+        log(f"pip's full output goes to {session.log_file}")
+        _install(session, python, flavour, wheel_dir, torch_index_url)
+    finally:
+        session.close()
     _info_cache.clear()
     summary = check_backend(python)
     marker.write_text(json.dumps({"digest": digest, "flavour": flavour, "summary": summary}))
@@ -285,18 +826,54 @@ def setup_environment(
     return python
 
 
-def _run(args: list[str], log: Callable[[str], None], feedback: Cancellable | None) -> None:
+def _install(
+    session: SetupSession,
+    python: Path,
+    flavour: str,
+    wheel_dir: Path | None,
+    torch_index_url: str | None,
+) -> None:
+    """The steps: venv, sources, pip's progress, torch (the large part), the rest."""
+    if not python.exists():
+        venv_dir = python.parent.parent
+        session.run([base_python(), "-m", "venv", str(venv_dir)], "Creating the venv", (0, 0.03))
+    session.report(0.03)
+    sources = plan_sources(python, flavour, wheel_dir, torch_index_url, session.log)
+    session.env.update(sources.env)
+    session.hint = sources.hint
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", *sources.options]
+    pip += ["--progress-bar", "raw" if _raw_progress(session, python, pip) else "off"]
+    session.log("Installing torch (this is the large part)")
+    torch_args, dependencies = sources.torch_args, TORCH_DEPENDENCIES[flavour]
+    if len(torch_args) > 1:  # torch alone from its index, then its dependencies from the usual one
+        session.run([*pip, "--no-deps", *torch_args], "Installing torch", (0.05, 0.55))
+        session.log("Installing torch's dependencies")
+        span, torch_args = (0.55, 0.65), torch_args[-1:]
+    else:
+        span, dependencies = (0.05, 0.65), dependencies + 1
+    session.run([*pip, *torch_args], "Installing torch", span, dependencies)
+    session.log("Installing the geospatial and ML packages")
+    args = [*pip, "-r", str(REQUIREMENTS)]
+    session.run(args, "Installing the packages", (0.65, 0.97), expected_packages(REQUIREMENTS))
+
+
+def _raw_progress(session: SetupSession, python: Path, pip: list[str]) -> bool:
+    """Whether pip prints download progress (``--progress-bar raw``); updates an older pip
+    once, quietly, and goes on with it if that fails."""
+    version = pip_version(python)
+    if version >= RAW_PROGRESS_PIP:
+        return True
+    wanted = ".".join(map(str, RAW_PROGRESS_PIP))
+    session.log(f"Updating pip {version[0]}.{version[1]} to >= {wanted} (download progress)")
     try:
-        outcome = run_child(
-            args, on_stdout=log, on_stderr=log, feedback=feedback, env=clean_environment()
-        )
-    except ChildStartError as exc:
-        raise BackendEnvError(str(exc)) from exc
-    if outcome.cancelled:
-        raise BackendEnvError("Setup was cancelled; run it again to finish (it resumes safely).")
-    if outcome.returncode != 0:
-        tail = " | ".join(outcome.stderr_tail[-5:])
-        raise BackendEnvError(f"'{' '.join(args[:4])} ...' failed ({outcome.returncode}): {tail}")
+        upgrade = [*pip, "--progress-bar", "off", "--upgrade", f"pip>={wanted}"]
+        session.run(upgrade, "Updating pip", (0.03, 0.05), quiet=True)
+    except SetupCancelled:
+        raise
+    except BackendEnvError:
+        session.log("  pip stays as it is (see the log file); progress counts packages")
+        return False
+    return pip_version(python) >= RAW_PROGRESS_PIP
 
 
 def main(argv: list[str] | None = None) -> int:

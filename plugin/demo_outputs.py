@@ -8,31 +8,37 @@ from pathlib import Path
 
 from qgis.core import (
     QgsApplication,
-    QgsCategorizedSymbolRenderer,
-    QgsFillSymbol,
     QgsMapLayer,
     QgsMapRendererParallelJob,
     QgsMapSettings,
     QgsProject,
     QgsRasterLayer,
-    QgsRendererCategory,
     QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 
-from .columns import EMBEDDING_PREFIX, REGION_ID
+from .columns import CLUSTER
+from .styles import StyleSpec, apply_style
 
+EMBEDDINGS = "musecl_regions.gpkg"
+TRANSPOSE_COLUMNS = 6  # wider tables with fewer rows than columns are written transposed
 # (file in out/, layer name in the project)
 PROJECT_LAYERS = (
     ("city/remote_sensing.tif", "Remote sensing (demo city)"),
     ("city/tiles.gpkg", "True land use (tiles)"),
     ("clusters.gpkg", "Traffic clusters"),
+    (EMBEDDINGS, "Region embeddings (MuseCL): k-means clusters"),
     ("musecl_prediction.gpkg", "Population density predicted from MuseCL"),
     ("raw_prediction.gpkg", "Trip counts predicted from RAW"),
     ("city/pois.gpkg", "POIs"),
     ("city/stations.gpkg", "Stations"),
 )
+# Styles set here rather than read from the file. The embedding layer's emb_ columns mean
+# nothing one by one: draw its k-means clusters of the embedding's principal components
+# (the ``cluster`` column MuseCL writes, the colours of its report's map), never one class
+# per region.
+PROJECT_STYLES = {EMBEDDINGS: StyleSpec("categorized", CLUSTER, no_data_label="No embedding")}
 
 
 def load(path: Path, name: str) -> QgsMapLayer | None:
@@ -58,34 +64,6 @@ def render(layers: list, png: Path, size: tuple[int, int] = (700, 700)) -> Path:
     return png
 
 
-def pca_colour_layer(path: Path) -> QgsVectorLayer | None:
-    """The embedding's first three principal components as RGB, one colour per region."""
-    import numpy as np
-
-    layer = load(path, "Region embeddings (PCA colours)")
-    if not isinstance(layer, QgsVectorLayer):
-        return None
-    names = [n for n in layer.fields().names() if n.startswith(EMBEDDING_PREFIX)]
-    ids, rows = [], []
-    for feature in layer.getFeatures():
-        ids.append(feature[REGION_ID])
-        rows.append([float(feature[n] or 0.0) for n in names])
-    if len(rows) < 3 or not names:
-        return None
-    matrix = np.asarray(rows)
-    matrix -= matrix.mean(axis=0)
-    _, _, vt = np.linalg.svd(matrix, full_matrices=False)
-    scores = matrix @ vt[:3].T
-    lo, hi = np.percentile(scores, 2, axis=0), np.percentile(scores, 98, axis=0)
-    rgb = np.clip((scores - lo) / np.maximum(hi - lo, 1e-9), 0, 1) * 255
-    categories = []
-    for region, (r, g, b) in zip(ids, rgb.astype(int)):
-        symbol = QgsFillSymbol.createSimple({"color": f"{r},{g},{b},255", "outline_style": "no"})
-        categories.append(QgsRendererCategory(region, symbol, str(region)))
-    layer.setRenderer(QgsCategorizedSymbolRenderer(REGION_ID, categories))
-    return layer
-
-
 def write_outputs(out: Path, pipeline: list) -> Path:
     """Project, maps and report for a finished pipeline; returns the report's path."""
     app = QgsApplication([], False)
@@ -99,11 +77,10 @@ def write_outputs(out: Path, pipeline: list) -> Path:
         for relative, name in PROJECT_LAYERS:
             layer = load(out / relative, name)
             if layer is not None:
+                if relative in PROJECT_STYLES and isinstance(layer, QgsVectorLayer):
+                    apply_style(layer, PROJECT_STYLES[relative])
                 project.addMapLayer(layer)
                 loaded[relative] = layer
-        pca = pca_colour_layer(out / "musecl_regions.gpkg")
-        if pca is not None:
-            project.addMapLayer(pca)
         if "city/tiles.gpkg" in loaded:
             project.setCrs(loaded["city/tiles.gpkg"].crs())
         project.write(str(out / "urban_signatures.qgz"))
@@ -121,16 +98,14 @@ def write_outputs(out: Path, pipeline: list) -> Path:
                 "trips_predicted.png",
                 "Trip counts predicted from RAW region embeddings (quantiles)",
             ),
+            (
+                EMBEDDINGS,
+                "embedding_pca.png",
+                "MuseCL region embeddings: k-means clusters of their principal components",
+            ),
         ):
             if relative in loaded:
                 images.append((render([loaded[relative]], maps / png), caption))
-        if pca is not None:
-            images.append(
-                (
-                    render([pca], maps / "embedding_pca.png"),
-                    "MuseCL region embeddings: first three principal components as RGB",
-                )
-            )
         return write_report(out, pipeline, images)
     finally:
         QgsProject.instance().clear()
@@ -147,6 +122,32 @@ def _flat_metrics(metrics: dict) -> list[tuple[str, object]]:
 
 def _cell(value: object) -> str:
     return html.escape(f"{value:.4g}" if isinstance(value, float) else str(value))
+
+
+def _rows_table(rows: list[dict]) -> str:
+    """Methods by metrics; with many columns and few rows, transposed (one row per metric)
+    so that the table fits the page, as in the algorithms' reports."""
+    columns = list(rows[0])
+    if len(columns) > TRANSPOSE_COLUMNS and len(rows) < len(columns):
+        first, rest = columns[0], columns[1:]
+        head = f"<th>{_name(first)}</th>" + "".join(f"<th>{_name(r.get(first))}</th>" for r in rows)
+        body = "".join(
+            f"<tr><th>{_name(c)}</th>"
+            + "".join(f"<td>{_cell(r.get(c))}</td>" for r in rows)
+            + "</tr>"
+            for c in rest
+        )
+    else:
+        head = "".join(f"<th>{_name(c)}</th>" for c in columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows
+        )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _name(value: object) -> str:
+    """A column or method name that may break after its underscores."""
+    return html.escape(str(value)).replace("_", "_<wbr>")
 
 
 def write_report(out: Path, pipeline: list, images: list[tuple[Path, str]]) -> Path:
@@ -176,16 +177,8 @@ def write_report(out: Path, pipeline: list, images: list[tuple[Path, str]]) -> P
         parts.append("</table>")
         rows = metrics.get("models") or metrics.get("baselines") or []
         if rows and isinstance(rows, list) and isinstance(rows[0], dict):
-            columns = list(rows[0])
-            parts.append(
-                "<p>Compared with baselines, same data, same run:</p><table><tr>"
-                + "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-                + "</tr>"
-            )
-            for row in rows:
-                cells = "".join(f"<td>{_cell(row.get(c))}</td>" for c in columns)
-                parts.append(f"<tr>{cells}</tr>")
-            parts.append("</table>")
+            parts.append("<p>Compared with baselines, same data, same run:</p>")
+            parts.append(_rows_table(rows))
     parts.append("<h2>Maps</h2>")
     for png, caption in images:
         parts.append(
@@ -193,13 +186,17 @@ def write_report(out: Path, pipeline: list, images: list[tuple[Path, str]]) -> P
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
     style = (
-        "body{font-family:sans-serif;max-width:1100px;margin:1em auto}"
-        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #bbb;"
-        "padding:3px 8px}figure{display:inline-block;margin:6px}"
+        "body{font-family:sans-serif;max-width:1100px;margin:1em auto;padding:0 8px}"
+        ".table{max-width:100%;overflow-x:auto;margin:.5em 0}"
+        "table{border-collapse:collapse;max-width:100%}td,th{border:1px solid #bbb;"
+        "padding:3px 6px}th{background:#eee;overflow-wrap:anywhere}"
+        "figure{display:inline-block;margin:6px;max-width:100%}img{max-width:100%;height:auto}"
     )
+    body = "".join(parts).replace("<table>", "<div class='table'><table>")
+    body = body.replace("</table>", "</table></div>")
     page = (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Urban Signatures demo"
-        f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
+        f"</title><style>{style}</style></head><body>{body}</body></html>"
     )
     report = out / "report.html"
     tmp = out / ".report.html.partial"

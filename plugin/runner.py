@@ -53,9 +53,11 @@ def make_spec(
     outputs: dict[str, str],
     device: str = "auto",
     seed: int = 0,
+    subject: str = "",
 ) -> dict[str, Any]:
-    """A version-1 job spec (the backend's urbansig.protocol.JobSpec as JSON)."""
-    return {
+    """A version-1 job spec (the backend's urbansig.protocol.JobSpec as JSON); ``subject``
+    (the main input's name, for report titles) only when there is one."""
+    spec = {
         "version": SPEC_VERSION,
         "task": task,
         "inputs": {k: v for k, v in inputs.items() if v not in (None, "")},
@@ -64,6 +66,9 @@ def make_spec(
         "device": device,
         "seed": int(seed),
     }
+    if subject:
+        spec["subject"] = subject
+    return spec
 
 
 class EventSink:

@@ -1,7 +1,9 @@
 """The job protocol shared with the plugin: a versioned JSON job spec and JSON-lines events.
 
 A job spec is ``{"version": 1, "task": ..., "inputs": {...}, "params": {...},
-"outputs": {...}, "device": "auto", "seed": 0}``. Inputs and outputs are absolute paths.
+"outputs": {...}, "device": "auto", "seed": 0}``, optionally with ``"subject"`` (what the run
+is about as the user names it, e.g. the input layer's name: reports put it in their title).
+Inputs and outputs are absolute paths.
 The child prints one JSON object per line on stdout, each with an ``event`` key:
 ``progress`` (``fraction`` 0..1, ``message``), ``log`` (``message``), ``metric`` (``name``,
 ``value``), ``warning`` (``message``), ``result`` (``outputs``, ``metrics``) and ``error``
@@ -57,6 +59,7 @@ class JobSpec:
     device: str = "auto"
     seed: int = 0
     version: int = SPEC_VERSION
+    subject: str = ""  # the main input as the user names it (report titles); may be empty
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobSpec:
@@ -70,7 +73,7 @@ class JobSpec:
             )
         if not isinstance(data.get("task"), str):
             raise BadInput("The job spec has no 'task'.")
-        known = {"task", "inputs", "params", "outputs", "device", "seed", "version"}
+        known = {"task", "inputs", "params", "outputs", "device", "seed", "version", "subject"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise BadInput(f"Unknown keys in the job spec: {', '.join(unknown)}.")
@@ -80,6 +83,8 @@ class JobSpec:
         for section in ("inputs", "params", "outputs"):
             if not isinstance(getattr(spec, section), dict):
                 raise BadInput(f"The job spec's '{section}' must be an object.")
+        if not isinstance(spec.subject, str):
+            raise BadInput("The job spec's 'subject' must be a text.")
         return spec
 
     @classmethod

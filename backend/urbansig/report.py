@@ -5,23 +5,60 @@ from __future__ import annotations
 import html
 import math
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from urbansig.io.atomic import atomic_path
 
+# Wide tables never push the page sideways: each table sits in a box that scrolls on its
+# own, column names break after their underscores, and tables with many columns but few
+# rows (metrics per method) are written transposed (see Report.table).
 _STYLE = (
-    "body{font-family:sans-serif;max-width:1100px;margin:1em auto;color:#222}"
-    "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
-    "text-align:right}th{background:#eee}td:first-child,th:first-child{text-align:left}"
-    "img{max-width:100%;border:1px solid #ddd}figcaption{font-size:90%;color:#555}"
+    "body{font-family:sans-serif;max-width:1100px;margin:1em auto;padding:0 8px;color:#222}"
+    ".table{max-width:100%;overflow-x:auto;margin:.5em 0}"
+    "table{border-collapse:collapse;max-width:100%}td,th{border:1px solid #bbb;"
+    "padding:3px 6px;text-align:right}th{background:#eee;font-weight:600;"
+    "overflow-wrap:anywhere}caption{caption-side:bottom;text-align:left;font-size:90%;"
+    "color:#555;padding-top:2px}td:first-child,th:first-child{text-align:left}"
+    "img{max-width:100%;height:auto;border:1px solid #ddd}figure{margin:1em 0}"
+    "figcaption{font-size:90%;color:#555}"
 )
+# More columns than this, and fewer rows than columns: one row per column instead.
+TRANSPOSE_COLUMNS = 6
+SUBJECT_SEPARATOR = " \u2013 "  # en dash: "Cluster mobile traffic tiles – tiles"
+
+_SUBJECT: ContextVar[str] = ContextVar("report_subject", default="")
+
+
+@contextmanager
+def report_subject(subject: str) -> Iterator[None]:
+    """Reports begun inside name ``subject`` (the job spec's: the main input as the user
+    names it) in their title and heading."""
+    token = _SUBJECT.set(subject or "")
+    try:
+        yield
+    finally:
+        _SUBJECT.reset(token)
+
+
+def titled(title: str) -> str:
+    """``title`` with the current run's subject after it, when there is one."""
+    subject = _SUBJECT.get().strip()
+    return f"{title}{SUBJECT_SEPARATOR}{subject}" if subject else title
 
 
 class Report:
-    """Build an HTML page; figures go to ``<name>_files/`` beside it."""
+    """Build an HTML page; figures go to ``<name>_files/`` beside it.
+
+    The title (the algorithm) gets the run's subject (its input) appended, see
+    :func:`report_subject`.
+    """
 
     def __init__(self, title: str) -> None:
+        title = titled(title)
         self.title = title
         self._parts: list[str] = [f"<h1>{html.escape(title)}</h1>"]
         self._figures: list[tuple[str, Any]] = []
@@ -35,19 +72,36 @@ class Report:
         return self
 
     def table(self, rows: list[dict[str, Any]], caption: str = "", digits: int = 4) -> Report:
-        """A table from a list of dicts (the first row's keys are the columns)."""
+        """A table from a list of dicts (the first row's keys are the columns).
+
+        With more than TRANSPOSE_COLUMNS columns and fewer rows than columns (a few
+        methods by many metrics) it is written transposed: one row per column, the first
+        column's values (the method names) as the heading, so it fits a narrow page.
+        """
         if not rows:
             return self
         columns = list(rows[0])
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
-        body = "".join(
-            "<tr>"
-            + "".join(f"<td>{html.escape(_fmt(r.get(c), digits))}</td>" for c in columns)
-            + "</tr>"
-            for r in rows
-        )
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-        self._parts.append(f"<table>{cap}<tr>{head}</tr>{body}</table>")
+        if len(columns) > TRANSPOSE_COLUMNS and len(rows) < len(columns):
+            first, rest = columns[0], columns[1:]
+            head = f"<th>{_name(first)}</th>" + "".join(
+                f"<th>{_name(_fmt(r.get(first), digits))}</th>" for r in rows
+            )
+            body = "".join(
+                f"<tr><th>{_name(c)}</th>"
+                + "".join(f"<td>{html.escape(_fmt(r.get(c), digits))}</td>" for r in rows)
+                + "</tr>"
+                for c in rest
+            )
+        else:
+            head = "".join(f"<th>{_name(c)}</th>" for c in columns)
+            body = "".join(
+                "<tr>"
+                + "".join(f"<td>{html.escape(_fmt(r.get(c), digits))}</td>" for c in columns)
+                + "</tr>"
+                for r in rows
+            )
+        self._parts.append(f"<div class='table'><table>{cap}<tr>{head}</tr>{body}</table></div>")
         return self
 
     def figure(self, fig: Any, name: str, caption: str = "") -> Report:
@@ -94,6 +148,11 @@ class Report:
         target = Path(path)
         target.unlink(missing_ok=True)
         shutil.rmtree(target.with_name(target.stem + "_files"), ignore_errors=True)
+
+
+def _name(value: Any) -> str:
+    """A column name, escaped, that may break after its underscores (long metric names)."""
+    return html.escape(str(value)).replace("_", "_<wbr>")
 
 
 def _fmt(value: Any, digits: int) -> str:

@@ -16,6 +16,7 @@ from urbansig.io.output_checks import check_outputs, describe_os_error
 from urbansig.jobs import Job, get_job
 from urbansig.parameters import Parameter
 from urbansig.protocol import BadInput, Cancelled, Events, JobError, JobSpec
+from urbansig.report import report_subject
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_CANCELLED = 0, 2, 3, 130
 EXIT_CODES = {"bad_input": EXIT_BAD_INPUT, "cancelled": EXIT_CANCELLED, "internal": EXIT_INTERNAL}
@@ -113,7 +114,7 @@ def run_spec(spec: JobSpec, events: Events) -> dict[str, Any]:
     check_outputs(job.options, spec)
     events.check_cancelled()
     try:
-        with output_transaction():
+        with output_transaction(), report_subject(spec.subject):
             result = job.run(spec, events) or {}
     except OSError as exc:
         raise BadInput(describe_os_error(job.options, spec, exc)) from exc

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..parameter_tables import parameter_table
-from .base import UrbanSigAlgorithm, help_html
+from .base import UrbanSigAlgorithm
+from .help_text import Help
 from .params import help_table
 
 TABLE = parameter_table("diagnostics")
@@ -16,11 +17,10 @@ class BackendDiagnostics(UrbanSigAlgorithm):
     group_key = "setup"
     task = "diagnostics"
     table = TABLE
-    help = help_html(
+    help = Help(
         "Writes a report of the backend: plugin and package versions, interpreter and paths, "
         "the device (GPU name and memory when there is one) and the timing of a small forward "
         "pass. Attach it to bug reports.",
-        {"DEVICE": "device to test (auto picks CUDA when available)", **help_table(TABLE)[0]},
-        help_table(TABLE)[1],
+        *help_table(TABLE),  # with DEVICE (the device tested) and SEED, as every model algorithm
         example="qgis_process run urbansig:backenddiagnostics -- OUTPUT=diagnostics.html",
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..columns import CLUSTER
 from ..parameter_tables import parameter_table
 from ..styles import StyleSpec
-from .base import UrbanSigAlgorithm, help_html
+from .base import UrbanSigAlgorithm
+from .help_text import Help
 from .params import help_table
 
 AUGMENTATIONS = (
@@ -29,7 +30,9 @@ class ClusterTrafficTiles(UrbanSigAlgorithm):
     table = TABLE
     styles = {"OUTPUT": StyleSpec("categorized", CLUSTER, opacity=0.9, no_data_label="No traffic")}
     one_of = (("TRAFFIC_FOLDER", "TRAFFIC_TABLE", "PROFILE_PREFIX"),)
-    help = help_html(
+    layer_labels = {"OUTPUT": "Clusters"}
+    main_inputs = ("TILES", "CITY", "TRAFFIC_TABLE", "TRAFFIC_FOLDER")
+    help = Help(
         "Groups 100 m tiles by the shape of their weekly mobile-service traffic (their "
         "'social signature'), not their volume, with deep contrastive clustering: augmented "
         "views of each tile and of a random neighbour (spatial contrast), a time-series "
@@ -41,6 +44,35 @@ class ClusterTrafficTiles(UrbanSigAlgorithm):
         *help_table(TABLE),
         paper="Hu et al., Spatio-temporal analysis of mobile service consumption for social "
         "signature clustering (NetMob 2023), on Contrastive Clustering (Li et al., AAAI 2021).",
+        methods=(
+            (
+                "NT-Xent",
+                "normalised temperature-scaled cross entropy. Two views of the same item are a "
+                "positive pair: their cosine similarity, divided by a temperature, goes "
+                "through a softmax against the similarities to every other view in the "
+                "batch, and the loss is the cross entropy of picking the partner.",
+            ),
+            (
+                "Instance-level head",
+                "NT-Xent over the rows of the feature matrix: each tile's two views are pulled "
+                "together and pushed away from the other tiles (INSTANCE_TEMPERATURE). With "
+                "SPATIAL the second view is a random neighbouring tile, so the model learns "
+                "what adjacent tiles share rather than one tile's noise.",
+            ),
+            (
+                "Cluster-level head",
+                "NT-Xent over the columns of the soft cluster-assignment matrix: cluster k in "
+                "one view is the positive of cluster k in the other (CLUSTER_TEMPERATURE), "
+                "plus an entropy term (ENTROPY_WEIGHT) that keeps every cluster in use. "
+                "These two heads are Contrastive Clustering (Li et al. 2021).",
+            ),
+            (
+                "Refinement",
+                "for the last quarter of the epochs the cluster head becomes K prototypes "
+                "started by k-means on the learned representation; each tile's cluster is "
+                "its most probable one and the confidence that probability.",
+            ),
+        ),
         example="qgis_process run urbansig:clustertraffictiles -- TRAFFIC_FOLDER=city/netmob "
         "CITY=Demoville TILES=city/tiles.gpkg N_CLUSTERS=7 LABEL_FIELD=land_use "
         "OUTPUT=clusters.gpkg REPORT=clusters.html",

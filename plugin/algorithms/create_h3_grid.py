@@ -6,7 +6,8 @@ from qgis.core import QgsProcessingOutputNumber
 
 from ..parameter_tables import parameter_table
 from ..styles import StyleSpec
-from .base import UrbanSigAlgorithm, help_html
+from .base import UrbanSigAlgorithm
+from .help_text import Help
 from .params import help_table
 
 TABLE = parameter_table("createh3grid")
@@ -22,9 +23,9 @@ class CreateH3Grid(UrbanSigAlgorithm):
     styles = {"OUTPUT": StyleSpec("outline")}
     uses_device = False
     one_of = (("EXTENT", "INPUT"),)
-    help = help_html(
+    help = Help(
         "Covers an extent or a polygon layer with Uber H3 hexagons (every cell that overlaps "
-        "the area) and writes them as polygons with <code>region_id</code> = the H3 index. "
+        "the area) and writes them as polygons with region_id = the H3 index. "
         "Use it as the region layer of the embedding and prediction algorithms.",
         *help_table(TABLE),
         paper="Uber H3 hierarchical hexagonal grid (h3geo.org).",

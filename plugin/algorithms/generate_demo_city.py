@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..columns import REGION_ID
 from ..parameter_tables import parameter_table
 from ..styles import StyleSpec
-from .base import ResultFile, ResultLayer, UrbanSigAlgorithm, help_html
+from .base import ResultFile, ResultLayer, UrbanSigAlgorithm
+from .help_text import Help
 from .params import help_table
 
 TABLE = parameter_table("generatedemocity")
@@ -45,14 +46,14 @@ class GenerateDemoCity(UrbanSigAlgorithm):
         ResultFile("OD_FLOWS", "od_flows", "Origin-destination flows (CSV)"),
         ResultFile("INDICATORS", "indicators", "Indicators per region (CSV)"),
     )
-    help = help_html(
+    help = Help(
         "Writes a synthetic city with known ground truth in the exact formats of real data: "
         "per-tile, per-service mobile traffic in the NetMob 2023 folder layout (15-minute "
         "bins, DL and UL), tiles with the true land use, H3 regions with population, housing "
         "and crime indicators, POIs, origin-destination flows, users with homes, workplaces "
         "and GPS trajectories (CSV and GeoLife .plt), a 4-band remote-sensing GeoTIFF and "
         "street-view images. Deterministic for a SEED. The folder's README.md describes the "
-        f"model. Regions use <code>{REGION_ID}</code> = H3 index, so indicators.csv joins onto "
+        f"model. Regions use {REGION_ID} = H3 index, so indicators.csv joins onto "
         "a Create H3 grid output.",
         *help_table(TABLE),
         example="qgis_process run urbansig:generatedemocity -- SIZE=1 SEED=0 OUTPUT=democity",

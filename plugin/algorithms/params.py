@@ -3,6 +3,7 @@ widget, its help and its place in the job spec, so every algorithm translates th
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from qgis.core import (
@@ -140,7 +141,10 @@ def backend_value(
     if kind == "vector":
         return source_for_backend(alg, parameters, p.name, context, feedback)
     if parameters.get(p.name) is None and p.optional and kind not in OUTPUT_KINDS:
-        return None
+        if p.default is None:
+            return None
+        # Omitted means the declared default, exactly as if it were given: the parameterAs*
+        # calls below fall back to the definition's default, so the job spec is the same.
     if kind == "layers":
         return sources_for_backend(alg, parameters, p.name, context, feedback) or None
     if kind == "raster":
@@ -189,11 +193,25 @@ def extent_text(
     return ",".join(repr(v) for v in corners) + f" [{authid}]"
 
 
-def help_table(table: tuple[Any, ...]) -> tuple[dict[str, str], dict[str, str]]:
-    """(parameters, outputs) help dictionaries for help_html: each entry under the label the
-    dialog shows (the qgis_process name beside it), with its default in readable form."""
-    inputs = {_help_key(p): _help_text(p) for p in table if p.kind not in OUTPUT_KINDS}
-    outputs = {_help_key(p): _help_text(p) for p in table if p.kind in OUTPUT_KINDS}
+@dataclass(frozen=True)
+class HelpEntry:
+    """One parameter or output in an algorithm's help (rendered by help_text.help_html).
+
+    ``default`` is the default as the dialog shows it (a choice's label, checked/unchecked);
+    ``default_cli`` as qgis_process takes it (a choice's index, true/false), when different.
+    """
+
+    key: str  # "Label [NAME]" (table-driven algorithms) or "NAME"
+    text: str = ""
+    default: str = ""
+    default_cli: str = ""
+
+
+def help_table(table: tuple[Any, ...]) -> tuple[tuple[HelpEntry, ...], tuple[HelpEntry, ...]]:
+    """(parameters, outputs) help entries for base.Help: each under the label the dialog
+    shows (the qgis_process name beside it), with its default in readable form."""
+    inputs = tuple(_help_text(p) for p in table if p.kind not in OUTPUT_KINDS)
+    outputs = tuple(_help_text(p) for p in table if p.kind in OUTPUT_KINDS)
     return inputs, outputs
 
 
@@ -202,14 +220,21 @@ def _help_key(p: Any) -> str:
     return f"{p.label} [{p.name}]"
 
 
-def _help_text(p: Any) -> str:
-    text = p.help or p.label
+def _help_text(p: Any) -> HelpEntry:
+    """The entry of ``p``: its help (nothing when it has none: the label says it) and its
+    default, for the dialog and for qgis_process."""
+    entry = HelpEntry(_help_key(p), p.help)
     if p.default in (None, "") or p.kind in OUTPUT_KINDS:
-        return text
+        return entry
     if p.kind == "enum":
-        shown = p.labels[p.choices.index(p.default)]
-    elif p.kind == "bool":
-        shown = "checked" if p.default else "unchecked"
-    else:
-        shown = str(p.default)
-    return f"{text} (default: {shown})"
+        index = p.choices.index(p.default)
+        label = p.labels[index]
+        return replace(entry, default=label, default_cli=f"{index} = {label}")
+    if p.kind == "bool":
+        checked = bool(p.default)
+        return replace(
+            entry,
+            default="checked" if checked else "unchecked",
+            default_cli="true" if checked else "false",
+        )
+    return replace(entry, default=str(p.default))

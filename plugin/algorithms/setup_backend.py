@@ -14,7 +14,9 @@ from qgis.core import (
 
 from .. import backend_env
 from ..runner import QgsProcessingException
-from .base import UrbanSigAlgorithm, help_html
+from .base import UrbanSigAlgorithm
+from .help_text import Help
+from .params import HelpEntry
 
 
 class SetUpBackend(UrbanSigAlgorithm):
@@ -22,22 +24,32 @@ class SetUpBackend(UrbanSigAlgorithm):
     title = "Set up backend environment"
     group_name = "Setup"
     group_key = "setup"
-    help = help_html(
+    help = Help(
         "Creates (or repairs, or updates) the Python environment the Urban Signatures "
         "algorithms run in: a virtual environment outside QGIS's own Python with pinned "
         "torch, numpy, geopandas, h3, shapely, scikit-learn, gensim and rasterio. Safe to "
         "re-run: an up-to-date environment is left as it is. Needs a python3 with venv on "
         "PATH and, unless a wheel folder is given, access to the package index (about 1.6 GB "
         "with the CPU build of torch, more with CUDA).",
-        {
-            "TORCH": "auto: a CUDA build when an NVIDIA GPU is found, else CPU",
-            "VENV_DIR": f"where to create it (default {backend_env.default_venv_dir()})",
-            "WHEEL_DIR": "install offline from this folder of wheels",
-            "TORCH_INDEX_URL": "package index for torch, e.g. "
-            "https://download.pytorch.org/whl/cpu for the small CPU-only build",
-            "FORCE": "reinstall even if the environment is up to date",
-        },
-        {"PYTHON": "the backend interpreter (also stored in the provider settings)"},
+        (
+            HelpEntry(
+                "TORCH",
+                "auto: a CUDA build when an NVIDIA GPU is found, else CPU",
+                backend_env.TORCH_FLAVOURS[0],
+                f"0 = {backend_env.TORCH_FLAVOURS[0]}",
+            ),
+            HelpEntry("VENV_DIR", "where to create it", str(backend_env.default_venv_dir())),
+            HelpEntry("WHEEL_DIR", "install offline from this folder of wheels"),
+            HelpEntry(
+                "TORCH_INDEX_URL",
+                "package index for torch, e.g. https://download.pytorch.org/whl/cpu for the "
+                "small CPU-only build",
+            ),
+            HelpEntry(
+                "FORCE", "reinstall even if the environment is up to date", "unchecked", "false"
+            ),
+        ),
+        (HelpEntry("PYTHON", "the backend interpreter (also stored in the provider settings)"),),
         example="qgis_process run urbansig:setupbackend -- TORCH=1",
     )
 

@@ -12,6 +12,7 @@ with a bad-input error that names it, no traceback, no output, no input changed.
 | folder                    | missing path, an empty folder, a file                         |
 | number (int, float)       | below the minimum, above the maximum, not a number            |
 | choice (enum)             | not one of the choices                                        |
+| checkbox (bool)           | not true or false                                             |
 | output                    | an input of the run, an existing folder, an unwritable folder,|
 |                           | a file that is not a GeoPackage (layers)                      |
 """
@@ -227,6 +228,8 @@ def corruptions(task: str, p: Any) -> list[tuple[Any, str]]:
         return found
     if kind == "enum":
         return [("no_such_choice", "not_a_choice")]
+    if kind == "bool":  # a checkbox: true/false (or 1/0, yes/no) and nothing else
+        return [("maybe", "not_a_boolean")]
     if kind in ("vector_out", "file_out", "folder_out"):
         found = [
             ("/sys/out" + Path(BASE[task]["outputs"].get(p.key, "x.gpkg")).suffix, "unwritable")

@@ -269,7 +269,7 @@ PARAMETERS = (
     ),
     Parameter(
         "REPORT",
-        "Report",
+        "Clustering report",
         "file_out",
         help="cluster profiles per service, sizes, t-SNE of the latent space, training curves, metrics against k-means baselines",
         optional=True,

@@ -137,7 +137,7 @@ PARAMETERS = (
     ),
     Parameter(
         "REPORT",
-        "Report",
+        "Flow embedding report",
         "file_out",
         help="training curve, attention weights of the views and baselines side by side",
         optional=True,

@@ -171,29 +171,30 @@ PARAMETERS = (
     Parameter(
         "FINETUNE_HEADS",
         "Fine-tune encoder projections in fusion",
-        "enum",
-        help="true also trains the encoders' output layers during fusion (the public code); false keeps the stage-1 embeddings",
-        default="false",
+        "bool",
+        help="checked: the fusion stage also trains the encoders' output layers (the public "
+        "code); unchecked: it keeps the stage-1 embeddings as they are",
+        default=False,
         advanced=True,
-        choices=("true", "false"),
     ),
     Parameter(
         "PROJECTION_HEAD",
         "InfoNCE on a projection head",
-        "enum",
-        help="true: InfoNCE aligns a projection g(h) of the fused embedding h, and h is the output (as SimCLR); false: the paper-literal alignment of h itself",
-        default="true",
+        "bool",
+        help="checked: InfoNCE aligns a projection g(h) of the fused embedding h, and h is "
+        "the output (as SimCLR); unchecked: the paper-literal alignment of h itself",
+        default=True,
         advanced=True,
-        choices=("true", "false"),
     ),
     Parameter(
         "MODALITY_MAPS",
         "Map each modality before fusion",
-        "enum",
-        help="true: each fused modality goes through its own learned (residual MLP) map into the fused space before the attention; false: the paper-literal weighted sum of the embeddings as they are",
-        default="true",
+        "bool",
+        help="checked: each fused modality goes through its own learned (residual MLP) map "
+        "into the fused space before the attention; unchecked: the paper-literal weighted "
+        "sum of the embeddings as they are",
+        default=True,
         advanced=True,
-        choices=("true", "false"),
     ),
     Parameter(
         "BETA_ENTROPY",
@@ -292,7 +293,7 @@ PARAMETERS = (
     ),
     Parameter(
         "REPORT",
-        "Report",
+        "MuseCL report",
         "file_out",
         help="training curves per stage, PCA + k-means map, ablation table",
         optional=True,

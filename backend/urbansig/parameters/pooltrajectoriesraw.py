@@ -142,7 +142,7 @@ PARAMETERS = (
     ),
     Parameter(
         "REPORT",
-        "Report",
+        "RAW report",
         "file_out",
         help="pre-training curve, next-point errors against baselines, commuter identification",
         optional=True,

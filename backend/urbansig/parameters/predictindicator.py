@@ -172,7 +172,7 @@ PARAMETERS = (
     ),
     Parameter(
         "REPORT",
-        "Report",
+        "Prediction report",
         "file_out",
         help="scatter of predicted against true, residual map, metric table with baselines",
         optional=True,
