@@ -311,7 +311,7 @@ def canonical_name(name: str) -> str:
 
 def split_file_line(rest: str) -> tuple[str, str]:
     """``'numpy-2.4.6-...whl (16.9 MB)'`` -> (file, size); a ``(from ...)`` tail is dropped."""
-    rest = re.sub(r"\s+\(from [^)]*\)$", "", rest.strip())
+    rest = re.sub(r"\s+\(from .*\)$", "", rest.strip())  # "(from -r f (line 1))" too
     match = _SIZE.match(rest)
     if not match:
         return rest, ""
@@ -505,9 +505,9 @@ class PipOutput:
             kind = "error"
         self._last_problem = kind
         if kind == "error":
-            self.errors.append(text)
+            self.errors.append(line.rstrip())
         if kind != "hidden" and not self.quiet:
-            self.warn(text)
+            self.warn(line.rstrip())
 
     def _report(self) -> None:
         if self._finished:
@@ -650,28 +650,46 @@ def plan_sources(
     indexes = configured_indexes(config)
     torch_args = torch_install_args(flavour, torch_index_url, None)
     torch_index = torch_index_url or (CPU_TORCH_INDEX if CPU_TORCH_INDEX in torch_args else "")
-    answered = probe_indexes([*indexes, *filter(None, [torch_index])], timeout_s, None)
+    urls = [*indexes, *filter(None, [torch_index])]
+    answered = probe_indexes(urls, timeout_s, config_value(config, "proxy"))
     silent = [url for url, ok in answered.items() if not ok]
-    options = network_options(config)
+    sources = Sources(torch_args, network_options(config))
     if not silent:
-        return Sources(torch_args, options)
-    hosts = ", ".join(dict.fromkeys(urllib.parse.urlsplit(url).netloc for url in silent))
+        return sources
     if torch_index_url and torch_index_url in silent:
         raise BackendEnvError(
-            f"The torch index {torch_index_url} does not answer ({hosts}, {timeout_s:g} s): "
+            f"The torch index {torch_index_url} does not answer within {timeout_s:g} s: "
             "check the address and the network, or leave the torch index empty."
         )
+    _leave_out(sources, indexes, answered, torch_index in silent, log, timeout_s)
+    return sources
+
+
+def _leave_out(
+    sources: Sources,
+    indexes: list[str],
+    answered: dict[str, bool],
+    torch_index_silent: bool,
+    log: Callable[[str], None],
+    timeout_s: float,
+) -> None:
+    """Drop the indexes that did not answer from ``sources`` and say so in one line."""
+    silent = [url for url, ok in answered.items() if not ok]
+    hosts = ", ".join(dict.fromkeys(urllib.parse.urlsplit(url).netloc for url in silent))
     notes = []
-    if torch_index in silent:
-        torch_args = [torch_requirement()]
-        notes.append(f"{torch_args[0]} comes from the other sources instead")
+    if torch_index_silent:
+        sources.torch_args = [torch_requirement()]
+        notes.append(
+            f"{sources.torch_args[0]} comes from pip's other sources (local wheels, the "
+            "default index) instead of PyTorch's CPU index"
+        )
     answering = [url for url in indexes if answered[url]]
-    env = index_environment(answering) if len(answering) < len(indexes) else {}
-    where = ", ".join(answering) if answering else "no index"
-    notes.append(f"pip uses {where} and local wheels (find-links) only")
+    if len(answering) < len(indexes):
+        sources.env = index_environment(answering)
+        where = ", ".join(answering) if answering else "no index"
+        notes.append(f"pip uses {where} and local wheels (find-links) only")
     log(f"No answer from {hosts} within {timeout_s:g} s: {'; '.join(notes)}.")
-    hint = "" if answering else OFFLINE_HINT
-    return Sources(torch_args, options, env, hint)
+    sources.hint = "" if answering else OFFLINE_HINT
 
 
 def pip_version(python: Path) -> tuple[int, int]:
@@ -711,7 +729,7 @@ class SetupSession:
     ) -> None:
         self.log_file, self.log, self.warn = log_file, log, warn
         self._progress, self.feedback = progress, feedback
-        self.env = clean_environment()
+        self.overrides: dict[str, str] = {}  # pip settings for this setup (Sources.env)
         self.hint = ""
         self.done = 0.0
         self.raw = log_file.open("w", encoding="utf-8", buffering=1)
@@ -739,9 +757,8 @@ class SetupSession:
             self.log, self.warn, lambda f: self.report(start + (end - start) * f), expected, quiet
         )
         self.raw.write(f"\n$ {shlex.join(args)}\n")
-        overrides = {k: v for k, v in self.env.items() if k.startswith("PIP_")}
-        if overrides:
-            self.raw.write(f"# environment: {overrides}\n")
+        if self.overrides:
+            self.raw.write(f"# environment: {self.overrides}\n")
 
         def reader(stream: str) -> Callable[[str], None]:
             def read(line: str) -> None:
@@ -752,7 +769,11 @@ class SetupSession:
 
         try:
             outcome = run_child(
-                args, reader("out"), reader("err"), feedback=self.feedback, env=self.env
+                args,
+                reader("out"),
+                reader("err"),
+                feedback=self.feedback,
+                env=clean_environment(self.overrides),
             )
         except ChildStartError as exc:
             raise BackendEnvError(str(exc)) from exc
@@ -839,7 +860,7 @@ def _install(
         session.run([base_python(), "-m", "venv", str(venv_dir)], "Creating the venv", (0, 0.03))
     session.report(0.03)
     sources = plan_sources(python, flavour, wheel_dir, torch_index_url, session.log)
-    session.env.update(sources.env)
+    session.overrides.update(sources.env)
     session.hint = sources.hint
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", *sources.options]
     pip += ["--progress-bar", "raw" if _raw_progress(session, python, pip) else "off"]

@@ -9,7 +9,9 @@ from qgis.core import (
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
+    QgsProcessingParameterFolderDestination,
     QgsProcessingParameterString,
+    QgsProcessingUtils,
 )
 
 from .. import backend_env
@@ -38,7 +40,12 @@ class SetUpBackend(UrbanSigAlgorithm):
                 backend_env.TORCH_FLAVOURS[0],
                 f"0 = {backend_env.TORCH_FLAVOURS[0]}",
             ),
-            HelpEntry("VENV_DIR", "where to create it", str(backend_env.default_venv_dir())),
+            HelpEntry(
+                "VENV_DIR",
+                "where to create it: a new or empty folder, or an existing Urban Signatures "
+                "backend environment (to update or repair it); other folders are refused",
+                str(backend_env.default_venv_dir()),
+            ),
             HelpEntry("WHEEL_DIR", "install offline from this folder of wheels"),
             HelpEntry(
                 "TORCH_INDEX_URL",
@@ -62,11 +69,11 @@ class SetUpBackend(UrbanSigAlgorithm):
                 defaultValue=0,
             )
         )
-        self.addParameter(
-            QgsProcessingParameterFile(
+        self.addParameter(  # a destination: the folder may not exist yet
+            QgsProcessingParameterFolderDestination(
                 "VENV_DIR",
                 self.tr("Environment folder"),
-                behavior=QgsProcessingParameterFile.Behavior.Folder,
+                defaultValue=str(backend_env.default_venv_dir()),
                 optional=True,
             )
         )
@@ -88,12 +95,25 @@ class SetUpBackend(UrbanSigAlgorithm):
         )
         self.addOutput(QgsProcessingOutputString("PYTHON", self.tr("Backend interpreter")))
 
+    def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API
+        ok, message = super().checkParameterValues(parameters, context)
+        if ok:
+            try:
+                _check_venv_dir(self._venv_dir(parameters, context), parameters.get("VENV_DIR"))
+            except backend_env.BackendEnvError as exc:
+                return False, str(exc)
+        return ok, message
+
+    def _venv_dir(self, parameters, context) -> Path:
+        folder = self.parameterAsFileOutput(parameters, "VENV_DIR", context)
+        return Path(folder or backend_env.default_venv_dir()).expanduser().resolve()
+
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
-        venv = self.parameterAsFile(parameters, "VENV_DIR", context) or None
+        venv = self._venv_dir(parameters, context)
         wheels = self.parameterAsFile(parameters, "WHEEL_DIR", context) or None
         try:
             python = backend_env.setup_environment(
-                Path(venv) if venv else None,
+                venv,
                 backend_env.TORCH_FLAVOURS[self.parameterAsEnum(parameters, "TORCH", context)],
                 Path(wheels) if wheels else None,
                 self.parameterAsString(parameters, "TORCH_INDEX_URL", context) or None,
@@ -101,12 +121,26 @@ class SetUpBackend(UrbanSigAlgorithm):
                 log=feedback.pushInfo,
                 progress=lambda f: feedback.setProgress(100.0 * f),
                 feedback=feedback,
+                warn=feedback.pushWarning,
+                venv_label=VENV_LABEL,
             )
         except backend_env.BackendEnvError as exc:
             raise QgsProcessingException(str(exc)) from exc
-        if venv:
-            _store_setting(str(python))
-        return {"PYTHON": str(python)}
+        _store_setting(str(python))
+        return {"PYTHON": str(python), "VENV_DIR": str(venv)}
+
+
+VENV_LABEL = "Environment folder (VENV_DIR)"
+
+
+def _check_venv_dir(venv: Path, given: object) -> None:
+    """backend_env's check, and no temporary folder (Processing deletes those)."""
+    temporary = Path(QgsProcessingUtils.tempFolder()).resolve()
+    if given == "TEMPORARY_OUTPUT" or temporary in venv.parents:
+        raise backend_env.BackendEnvError(
+            f"{VENV_LABEL}: a temporary folder is deleted when QGIS closes; choose a folder."
+        )
+    backend_env.check_venv_dir(venv, VENV_LABEL)
 
 
 def _store_setting(python: str) -> None:

@@ -67,3 +67,48 @@ def test_backend_info_is_cached_on_disk(backend_env, monkeypatch, tmp_path):
     started = time.monotonic()
     assert backend_env.backend_info(python) == info
     assert time.monotonic() - started < 0.5  # no interpreter started
+
+
+def test_the_environment_folder_is_new_empty_or_ours(backend_env, tmp_path):
+    check = backend_env.check_venv_dir
+    check(tmp_path / "absent" / "venv")
+    (tmp_path / "empty").mkdir()
+    check(tmp_path / "empty")
+    for name in (backend_env.MARKER, backend_env.SETUP_LOG):  # finished, or started
+        (tmp_path / name).parent.joinpath("ours-" + name).mkdir()
+        (tmp_path / f"ours-{name}" / name).write_text("{}")
+        check(tmp_path / f"ours-{name}")
+    (tmp_path / "documents").mkdir()
+    (tmp_path / "documents" / "thesis.txt").write_text("mine")
+    with pytest.raises(backend_env.BackendEnvError, match="--venv: .* is not empty"):
+        check(tmp_path / "documents")
+    with pytest.raises(backend_env.BackendEnvError, match="LABEL: .* is a file"):
+        check(tmp_path / "documents" / "thesis.txt", "LABEL")
+
+
+def test_setup_refuses_a_foreign_folder_before_touching_it(backend_env, tmp_path):
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("mine")
+    with pytest.raises(backend_env.BackendEnvError, match="Environment folder"):
+        backend_env.setup_environment(folder, "cpu", venv_label="Environment folder")
+    assert [p.name for p in folder.iterdir()] == ["thesis.txt"]
+
+
+def test_the_algorithm_takes_a_new_folder_and_refuses_others(provider, tmp_path):
+    from qgis.core import QgsProcessingContext, QgsProcessingParameterFolderDestination
+    from urban_signatures.plugin import backend_env
+
+    alg = provider.algorithm("setupbackend")
+    parameter = alg.parameterDefinition("VENV_DIR")
+    assert isinstance(parameter, QgsProcessingParameterFolderDestination)
+    assert parameter.defaultValue() == str(backend_env.default_venv_dir())
+    context = QgsProcessingContext()
+    assert alg.checkParameterValues({"VENV_DIR": str(tmp_path / "new" / "venv")}, context)[0]
+    (tmp_path / "notes.txt").write_text("mine")
+    ok, message = alg.checkParameterValues({"VENV_DIR": str(tmp_path)}, context)
+    assert not ok and "VENV_DIR" in message and "not empty" in message
+    ok, message = alg.checkParameterValues({"VENV_DIR": "TEMPORARY_OUTPUT"}, context)
+    assert not ok and "temporary" in message
+    venv = Path(os.environ["URBANSIG_BACKEND_PYTHON"]).parents[1]
+    assert alg.checkParameterValues({"VENV_DIR": str(venv)}, context)[0]  # ours: updated
