@@ -19,10 +19,10 @@ from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 
 from .columns import CLUSTER
+from .parameter_tables import backend_module
 from .styles import StyleSpec, apply_style
 
 EMBEDDINGS = "musecl_regions.gpkg"
-TRANSPOSE_COLUMNS = 6  # wider tables with fewer rows than columns are written transposed
 # (file in out/, layer name in the project)
 PROJECT_LAYERS = (
     ("city/remote_sensing.tif", "Remote sensing (demo city)"),
@@ -120,34 +120,13 @@ def _flat_metrics(metrics: dict) -> list[tuple[str, object]]:
     ]
 
 
-def _cell(value: object) -> str:
-    return html.escape(f"{value:.4g}" if isinstance(value, float) else str(value))
+def _cell_text(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _rows_table(rows: list[dict]) -> str:
-    """Methods by metrics; with many columns and few rows, transposed (one row per metric)
-    so that the table fits the page, as in the algorithms' reports."""
-    columns = list(rows[0])
-    if len(columns) > TRANSPOSE_COLUMNS and len(rows) < len(columns):
-        first, rest = columns[0], columns[1:]
-        head = f"<th>{_name(first)}</th>" + "".join(f"<th>{_name(r.get(first))}</th>" for r in rows)
-        body = "".join(
-            f"<tr><th>{_name(c)}</th>"
-            + "".join(f"<td>{_cell(r.get(c))}</td>" for r in rows)
-            + "</tr>"
-            for c in rest
-        )
-    else:
-        head = "".join(f"<th>{_name(c)}</th>" for c in columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows
-        )
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _name(value: object) -> str:
-    """A column or method name that may break after its underscores."""
-    return html.escape(str(value)).replace("_", "_<wbr>")
+    """Methods by metrics, written as in the algorithms' reports (transposed when wide)."""
+    return backend_module("html_table").rows_table(rows, _cell_text)
 
 
 def write_report(out: Path, pipeline: list, images: list[tuple[Path, str]]) -> Path:

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from urbansig.html_table import rows_table
 from urbansig.io.atomic import atomic_path
 
 # Wide tables never push the page sideways: each table sits in a box that scrolls on its
@@ -26,8 +27,6 @@ _STYLE = (
     "img{max-width:100%;height:auto;border:1px solid #ddd}figure{margin:1em 0}"
     "figcaption{font-size:90%;color:#555}"
 )
-# More columns than this, and fewer rows than columns: one row per column instead.
-TRANSPOSE_COLUMNS = 6
 SUBJECT_SEPARATOR = " \u2013 "  # en dash: "Cluster mobile traffic tiles – tiles"
 
 _SUBJECT: ContextVar[str] = ContextVar("report_subject", default="")
@@ -74,34 +73,14 @@ class Report:
     def table(self, rows: list[dict[str, Any]], caption: str = "", digits: int = 4) -> Report:
         """A table from a list of dicts (the first row's keys are the columns).
 
-        With more than TRANSPOSE_COLUMNS columns and fewer rows than columns (a few
+        With more than html_table.TRANSPOSE_COLUMNS columns and fewer rows than columns (a few
         methods by many metrics) it is written transposed: one row per column, the first
         column's values (the method names) as the heading, so it fits a narrow page.
         """
         if not rows:
             return self
-        columns = list(rows[0])
-        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-        if len(columns) > TRANSPOSE_COLUMNS and len(rows) < len(columns):
-            first, rest = columns[0], columns[1:]
-            head = f"<th>{_name(first)}</th>" + "".join(
-                f"<th>{_name(_fmt(r.get(first), digits))}</th>" for r in rows
-            )
-            body = "".join(
-                f"<tr><th>{_name(c)}</th>"
-                + "".join(f"<td>{html.escape(_fmt(r.get(c), digits))}</td>" for r in rows)
-                + "</tr>"
-                for c in rest
-            )
-        else:
-            head = "".join(f"<th>{_name(c)}</th>" for c in columns)
-            body = "".join(
-                "<tr>"
-                + "".join(f"<td>{html.escape(_fmt(r.get(c), digits))}</td>" for c in columns)
-                + "</tr>"
-                for r in rows
-            )
-        self._parts.append(f"<div class='table'><table>{cap}<tr>{head}</tr>{body}</table></div>")
+        table = rows_table(rows, lambda value: _fmt(value, digits), caption)
+        self._parts.append(f"<div class='table'>{table}</div>")
         return self
 
     def figure(self, fig: Any, name: str, caption: str = "") -> Report:
@@ -148,11 +127,6 @@ class Report:
         target = Path(path)
         target.unlink(missing_ok=True)
         shutil.rmtree(target.with_name(target.stem + "_files"), ignore_errors=True)
-
-
-def _name(value: Any) -> str:
-    """A column name, escaped, that may break after its underscores (long metric names)."""
-    return html.escape(str(value)).replace("_", "_<wbr>")
 
 
 def _fmt(value: Any, digits: int) -> str:
