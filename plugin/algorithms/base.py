@@ -35,12 +35,11 @@ from .help_text import (
     homepage,
     in_qgis_process,
 )
-from .params import OUTPUT_KINDS, backend_value, make_parameter
+from .params import INPUT_KINDS, OUTPUT_KINDS, backend_value, make_parameter
 
 ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "urbansig.svg"
 DEVICES = ["auto", "cpu", "cuda"]
 SUBJECT_SEPARATOR = " \u2013 "  # "Clusters – tiles": what it is, then what it was made from
-INPUT_KINDS = ("vector", "layers", "raster", "file", "folder")  # kinds that can name a run
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ..layer_io import destination_for_backend, source_for_backend, sources_for_backend
+from ..parameter_tables import tables
 
 GEOMETRY_TYPES = {
     "polygon": QgsProcessing.SourceType.TypeVectorPolygon,
@@ -36,7 +37,8 @@ GEOMETRY_TYPES = {
     "any": QgsProcessing.SourceType.TypeVectorAnyGeometry,
     "table": QgsProcessing.SourceType.TypeVector,  # with or without geometry
 }
-OUTPUT_KINDS = ("vector_out", "file_out", "folder_out")
+INPUT_KINDS: tuple[str, ...] = tables().INPUT_KINDS  # declared once, in the backend's tables
+OUTPUT_KINDS: tuple[str, ...] = tables().OUTPUT_KINDS
 # Unbounded numbers: the dialog's integer spin box is 32-bit, so a wider bound wraps round
 # to -2147483648 and freezes the field.
 NUMBER_LIMITS = {"int": 2**31 - 1, "float": 1e12}
@@ -140,11 +142,11 @@ def backend_value(
     kind = p.kind
     if kind == "vector":
         return source_for_backend(alg, parameters, p.name, context, feedback)
-    if parameters.get(p.name) is None and p.optional and kind not in OUTPUT_KINDS:
-        if p.default is None:
-            return None
-        # Omitted means the declared default, exactly as if it were given: the parameterAs*
-        # calls below fall back to the definition's default, so the job spec is the same.
+    # Omitted means the declared default, exactly as if it were given: the parameterAs*
+    # calls below fall back to the definition's default, so the job spec is the same.
+    omitted = parameters.get(p.name) is None and p.optional and kind not in OUTPUT_KINDS
+    if omitted and p.default is None:
+        return None
     if kind == "layers":
         return sources_for_backend(alg, parameters, p.name, context, feedback) or None
     if kind == "raster":
