@@ -26,11 +26,11 @@ QGIS_PLUGINS := $(VENV)/plugins
 QGIS_PROCESS = $$(command -v qgis_process.bin || command -v qgis_process)
 QGIS_RUN = QGIS_CUSTOM_CONFIG_PATH=$(QGIS_PROFILE) QGIS_PLUGINPATH=$(QGIS_PLUGINS) $(QGIS_PROCESS)
 
-.PHONY: help setup qgis backend qgis-venv plugin test test-backend test-quality test-badinput test-qgis lint demo package bench clean
+.PHONY: help setup qgis backend qgis-venv plugin test test-backend test-quality test-badinput test-qgis test-gui lint demo package bench clean
 
 help:
 	@echo "make demo     run the main job on a generated demo city (writes $(OUT)); QUICK=1: tiny city"
-	@echo "make test     run every test tier (backend, plugin in QGIS, qgis_process end to end)"
+	@echo "make test     run every test tier (backend, plugin in QGIS, qgis_process end to end, GUI)"
 	@echo "make setup    install QGIS (Debian packages) and the backend environment"
 	@echo "make package  build the plugin ZIP for the QGIS Plugin Manager in $(DIST)"
 	@echo "make bench    run the benchmarks in bench/"
@@ -92,7 +92,13 @@ test-qgis: setup
 	$(QGIS_PY) -m pytest tests/plugin tests/e2e -rs -o qgis_gui_enabled=false \
 	  --rootdir "$$(mktemp -d)" -c pyproject.toml
 
-test: setup lint test-backend test-quality test-badinput test-qgis
+# GUI tier: the real dialogs, batch panel and Model Designer in a QGIS GUI session (Xvfb),
+# in a throwaway profile.
+test-gui: setup
+	env -u QT_QPA_PLATFORM QGIS_CUSTOM_CONFIG_PATH="$$(mktemp -d)" xvfb-run -a -s "-screen 0 1400x900x24" \
+	  $(QGIS_PY) -m pytest tests/gui -rs -o qgis_gui_enabled=true --rootdir "$$(mktemp -d)" -c pyproject.toml
+
+test: setup lint test-backend test-quality test-badinput test-qgis test-gui
 
 # The main job: every method on a freshly generated demo city, through qgis_process.
 # QUICK=1: the tiny city (a few minutes).
