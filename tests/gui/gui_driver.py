@@ -227,3 +227,49 @@ class ModalAnswer:
 
     def __exit__(self, *exc: object) -> None:
         self.timer.stop()
+
+
+def processing_context() -> Any:
+    """A processing context on the current project (layer values resolve against it)."""
+    from qgis.core import QgsProcessingContext, QgsProject
+
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    return context
+
+
+def fill(wrappers: dict, values: dict) -> None:
+    """Set the widgets of ``values`` as a user does: paths typed into file and destination
+    fields, layers and fields picked in their widgets."""
+    context = processing_context()
+    for name, value in values.items():
+        wrapper = wrappers[name]
+        kind = wrapper.parameterDefinition().type()
+        if "Destination" in kind and value == "TEMPORARY_OUTPUT":
+            wrapper.wrappedWidget().saveToTemporary()  # the menu's "Create temporary layer"
+        elif kind == "file" or "Destination" in kind:
+            type_text(find(wrapper.wrappedWidget(), QLineEdit), str(value))
+        else:
+            wrapper.setParameterValue(value, context)
+        QCoreApplication.processEvents()
+
+
+def dialog_log(dialog: QWidget) -> str:
+    """The text of an algorithm dialog's Log tab."""
+    from qgis.PyQt.QtWidgets import QTextEdit
+
+    logs = [edit.toPlainText() for edit in dialog.findChildren(QTextEdit)]
+    return "\n".join(text for text in logs if text)[-3000:]
+
+
+def result_layers(results: dict) -> dict[str, Any]:
+    """The project layers loaded from ``results``'s values, by output name."""
+    from qgis.core import QgsProject
+
+    found = {}
+    for name, value in results.items():
+        for layer in QgsProject.instance().mapLayers().values():
+            source = layer.source().split("|")[0]
+            if isinstance(value, str) and value and value.split("|")[0] in (source, layer.id()):
+                found[name] = layer
+    return found

@@ -1,0 +1,45 @@
+"""Each algorithm run from its dialog's Run button (the dialog's own background task) with
+only the required inputs filled: it succeeds and its result layers land in the project
+styled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gui_driver import RUNNABLE, ModalAnswer, dialog_log, fill, result_layers, wait_for
+from inputs import RESULT_LAYERS, required_inputs
+
+
+def assert_styled_results(algorithm_id: str, results: dict, log: str) -> None:
+    loaded = result_layers(results)
+    for name in RESULT_LAYERS[algorithm_id]:
+        assert name in loaded, f"{name} not in the project; results {results}\n{log}"
+        layer = loaded[name]
+        assert layer.isValid() and layer.renderer() is not None, name
+        if layer.type() == layer.VectorLayer:
+            assert layer.featureCount() > 0, name
+    files = [v for v in results.values() if isinstance(v, str) and v.startswith("/")]
+    assert files and all(Path(v.split("|")[0]).exists() for v in files), results
+
+
+@pytest.mark.parametrize("algorithm_id", RUNNABLE)
+def test_run_from_the_dialog(algorithm_id, project_layers, demo_city, prepared):
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+    from qgis.core import QgsApplication
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById(f"urbansig:{algorithm_id}")
+    dialog = AlgorithmDialog(algorithm, False, None)
+    dialog.show()
+    fill(dialog.mainWidget().wrappers, required_inputs(algorithm_id, project_layers, demo_city, prepared))
+    finished: list[tuple[bool, dict]] = []
+    dialog.algorithmFinished.connect(lambda ok, results: finished.append((ok, results)))
+    with ModalAnswer() as answers:
+        dialog.runButton().click()
+        wait_for(lambda: finished or answers.seen, 600, f"{algorithm_id} to finish")
+    log = dialog_log(dialog)
+    dialog.close()
+    assert finished, f"the dialog refused to run: {answers.seen}\n{log}"
+    ok, results = finished[0]
+    assert ok, log
+    assert_styled_results(algorithm_id, results, log)
