@@ -19,6 +19,7 @@ from .algorithms.generate_demo_city import GenerateDemoCity
 from .algorithms.pool_trajectories_raw import ApplyRawModel, PoolTrajectoriesRaw
 from .algorithms.predict_indicator import PredictIndicator
 from .algorithms.setup_backend import SetUpBackend
+from .processing_compat import give_batch_reports_a_timestamp
 from .settings import BACKEND_PYTHON, backend_python_setting
 
 MODELS = Path(__file__).resolve().parents[1] / "resources" / "models"
@@ -89,6 +90,7 @@ class UrbanSignaturesProvider(QgsProcessingProvider):
             ProcessingConfig.readSettings()
         except ImportError:
             pass
+        give_batch_reports_a_timestamp()
         self.refreshAlgorithms()
         return True
 

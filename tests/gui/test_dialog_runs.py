@@ -31,7 +31,10 @@ def test_run_from_the_dialog(algorithm_id, project_layers, demo_city, prepared):
     algorithm = QgsApplication.processingRegistry().createAlgorithmById(f"urbansig:{algorithm_id}")
     dialog = AlgorithmDialog(algorithm, False, None)
     dialog.show()
-    fill(dialog.mainWidget().wrappers, required_inputs(algorithm_id, project_layers, demo_city, prepared))
+    fill(
+        dialog.mainWidget().wrappers,
+        required_inputs(algorithm_id, project_layers, demo_city, prepared),
+    )
     finished: list[tuple[bool, dict]] = []
     dialog.algorithmFinished.connect(lambda ok, results: finished.append((ok, results)))
     with ModalAnswer() as answers:
