@@ -273,3 +273,21 @@ def result_layers(results: dict) -> dict[str, Any]:
             if isinstance(value, str) and value and value.split("|")[0] in (source, layer.id()):
                 found[name] = layer
     return found
+
+
+def recording_feedback() -> Any:
+    """A processing feedback that keeps what the run reported (``.lines``)."""
+    from qgis.core import QgsProcessingFeedback
+
+    class Recording(QgsProcessingFeedback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[str] = []
+
+        def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802, N803
+            self.lines.append(f"ERROR {error}")
+
+        def pushInfo(self, info: str) -> None:  # noqa: N802
+            self.lines.append(info)
+
+    return Recording()
