@@ -26,12 +26,13 @@ QGIS_PLUGINS := $(VENV)/plugins
 QGIS_PROCESS = $$(command -v qgis_process.bin || command -v qgis_process)
 QGIS_RUN = QGIS_CUSTOM_CONFIG_PATH=$(QGIS_PROFILE) QGIS_PLUGINPATH=$(QGIS_PLUGINS) $(QGIS_PROCESS)
 
-.PHONY: help setup qgis backend qgis-venv plugin test test-backend test-quality test-badinput test-qgis test-gui lint demo package bench clean
+.PHONY: help setup qgis backend qgis-venv plugin test test-backend test-quality test-badinput test-qgis test-gui screenshots lint demo package bench clean
 
 help:
 	@echo "make demo     run the main job on a generated demo city (writes $(OUT)); QUICK=1: tiny city"
 	@echo "make test     run every test tier (backend, plugin in QGIS, qgis_process end to end, GUI)"
 	@echo "make setup    install QGIS (Debian packages) and the backend environment"
+	@echo "make screenshots  PNGs of every dialog and every result map with legend ($(OUT)/screenshots)"
 	@echo "make package  build the plugin ZIP for the QGIS Plugin Manager in $(DIST)"
 	@echo "make bench    run the benchmarks in bench/"
 	@echo "Variables: TORCH=auto|cpu|cuda  BACKEND_VENV=$(BACKEND_VENV)"
@@ -94,9 +95,18 @@ test-qgis: setup
 
 # GUI tier: the real dialogs, batch panel and Model Designer in a QGIS GUI session (Xvfb),
 # in a throwaway profile.
+GUI_PYTEST = env -u QT_QPA_PLATFORM QGIS_CUSTOM_CONFIG_PATH="$$(mktemp -d)" \
+  xvfb-run -a -s "-screen 0 1400x900x24" $(QGIS_PY) -m pytest -rs -o qgis_gui_enabled=true \
+  --rootdir "$$(mktemp -d)" -c pyproject.toml
 test-gui: setup
-	env -u QT_QPA_PLATFORM QGIS_CUSTOM_CONFIG_PATH="$$(mktemp -d)" xvfb-run -a -s "-screen 0 1400x900x24" \
-	  $(QGIS_PY) -m pytest tests/gui -rs -o qgis_gui_enabled=true --rootdir "$$(mktemp -d)" -c pyproject.toml
+	$(GUI_PYTEST) tests/gui
+
+# PNGs of every dialog (help panel open) and of every result on a map with its legend, each
+# checked as it is written (what was checked: $(OUT)/screenshots/CHECKED.txt).
+screenshots: setup
+	rm -rf $(OUT)/screenshots && mkdir -p $(OUT)/screenshots
+	URBANSIG_SCREENSHOTS=$(OUT)/screenshots $(GUI_PYTEST) tests/gui/test_dialog_runs.py
+	@echo "Screenshots in $(OUT)/screenshots; what each shows: $(OUT)/screenshots/CHECKED.txt"
 
 test: setup lint test-backend test-quality test-badinput test-qgis test-gui
 

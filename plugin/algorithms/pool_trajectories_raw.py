@@ -80,7 +80,7 @@ class ApplyRawModel(UrbanSigAlgorithm):
     task = "applyrawmodel"
     table = APPLY_TABLE
     styles = {
-        "OUTPUT_POINTS": StyleSpec("graduated", "step"),
+        "OUTPUT_POINTS": StyleSpec("categorized", "step"),
         "OUTPUT": StyleSpec("graduated", N_USERS),
     }
     one_of = ONE_TRAJECTORY_SOURCE

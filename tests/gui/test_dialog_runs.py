@@ -4,11 +4,13 @@ styled."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from gui_driver import RUNNABLE, ModalAnswer, dialog_log, fill, result_layers, wait_for
 from inputs import RESULT_LAYERS, required_inputs
+from screenshots import dialog_png, layer_png
 
 
 def assert_styled_results(algorithm_id: str, results: dict, log: str) -> None:
@@ -24,7 +26,7 @@ def assert_styled_results(algorithm_id: str, results: dict, log: str) -> None:
 
 
 @pytest.mark.parametrize("algorithm_id", RUNNABLE)
-def test_run_from_the_dialog(algorithm_id, project_layers, demo_city, prepared):
+def test_run_from_the_dialog(algorithm_id, project_layers, demo_city, prepared, tmp_path):
     from processing.gui.AlgorithmDialog import AlgorithmDialog
     from qgis.core import QgsApplication
 
@@ -35,6 +37,8 @@ def test_run_from_the_dialog(algorithm_id, project_layers, demo_city, prepared):
         dialog.mainWidget().wrappers,
         required_inputs(algorithm_id, project_layers, demo_city, prepared),
     )
+    shots = screenshot_folder(tmp_path)
+    seen = [dialog_png(dialog, algorithm.displayName(), shots / f"dialog-{algorithm_id}.png")]
     finished: list[tuple[bool, dict]] = []
     dialog.algorithmFinished.connect(lambda ok, results: finished.append((ok, results)))
     with ModalAnswer() as answers:
@@ -46,3 +50,29 @@ def test_run_from_the_dialog(algorithm_id, project_layers, demo_city, prepared):
     ok, results = finished[0]
     assert ok, log
     assert_styled_results(algorithm_id, results, log)
+    loaded = result_layers(results)
+    for name in RESULT_LAYERS[algorithm_id]:
+        seen.append(layer_png(loaded[name], shots / f"result-{algorithm_id}-{name.lower()}.png"))
+    record(shots, seen)
+
+
+def test_setup_dialog_screenshot(provider, tmp_path):
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+    from qgis.core import QgsApplication
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("urbansig:setupbackend")
+    dialog = AlgorithmDialog(algorithm, False, None)
+    shots = screenshot_folder(tmp_path)
+    record(shots, [dialog_png(dialog, algorithm.displayName(), shots / "dialog-setupbackend.png")])
+    dialog.close()
+
+
+def screenshot_folder(tmp_path: Path) -> Path:
+    """Where the screenshots go: $URBANSIG_SCREENSHOTS (make screenshots), else tmp_path."""
+    return Path(os.environ.get("URBANSIG_SCREENSHOTS") or tmp_path)
+
+
+def record(folder: Path, lines: list[str]) -> None:
+    """Add what each screenshot shows (checked) to the folder's CHECKED.txt."""
+    with open(folder / "CHECKED.txt", "a", encoding="utf-8") as handle:
+        handle.writelines(line + "\n" for line in lines)

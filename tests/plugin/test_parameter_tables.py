@@ -162,6 +162,7 @@ def test_dialog_parameters_follow_the_table(provider):
             where = f"{alg.name()} {p.name}"
             assert qgis is not None, where
             assert qgis.description() == p.label, where
+            assert "optional" not in p.label.lower(), f"{where}: QGIS adds [optional] itself"
             optional = bool(qgis.flags() & QgsProcessingParameterDefinition.Flag.FlagOptional)
             assert optional == p.optional, where
             advanced = bool(qgis.flags() & QgsProcessingParameterDefinition.Flag.FlagAdvanced)

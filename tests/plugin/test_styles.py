@@ -117,3 +117,36 @@ def test_graduated_style_via_post_processor(qgis_app, tmp_path):
     image = render(layer, tmp_path / "values.png")
     distinct = {image.pixel(x, 30) for x in range(0, 360, 4)}
     assert len(distinct) >= 5  # a ramp, not one flat colour
+
+
+def values_layer(values: list[float]) -> QgsVectorLayer:
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY
+
+    layer = QgsVectorLayer("Point?crs=EPSG:3857&field=value:double", "values", "memory")
+    features = []
+    for i, value in enumerate(values):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(i, i)))
+        feature.setAttribute("value", value)
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    layer.updateExtents()
+    return layer
+
+
+def test_graduated_legend_labels_have_meaningful_decimals(qgis_app):
+    from urban_signatures.plugin.styles import StyleSpec, build_renderer
+
+    population = values_layer([400.0 + 645.7142857 * i for i in range(70)])
+    labels = [
+        r.label() for r in build_renderer(population, StyleSpec("graduated", "value")).ranges()
+    ]
+    assert labels and all("." not in label for label in labels), labels  # 400 - 2,767
+    embedding = values_layer([-0.4123456 + 0.0111111 * i for i in range(70)])
+    labels = [
+        r.label() for r in build_renderer(embedding, StyleSpec("graduated", "value")).ranges()
+    ]
+    decimals = [
+        len(part.split(".")[1]) for label in labels for part in label.split(" - ") if "." in part
+    ]
+    assert decimals and max(decimals) == 3, labels  # -0.412 - -0.257

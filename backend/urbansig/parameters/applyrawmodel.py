@@ -14,7 +14,7 @@ PARAMETERS = (
     ),
     Parameter(
         "REGIONS",
-        "Region layer (optional)",
+        "Region layer (to pool users into)",
         "vector",
         help="pool the users into these",
         optional=True,
