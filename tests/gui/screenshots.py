@@ -81,7 +81,9 @@ def layer_png(layer: QgsMapLayer, path: Path) -> str:
     map_item.setExtent(layer.extent())
     map_item.refresh()
     legend = QgsLayoutItemLegend(layout)
-    legend.setTitle("Legend")
+    renderer = layer.renderer()
+    field = renderer.classAttribute() if hasattr(renderer, "classAttribute") else ""
+    legend.setTitle(f"Legend: {field}" if field else "Legend")
     legend.setLinkedMap(map_item)
     legend.setAutoUpdateModel(False)
     legend.model().rootGroup().clear()
