@@ -3,6 +3,7 @@ typed into its widgets, the model saved, reloaded and run."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,24 @@ def static_source(value):
     return QgsProcessingModelChildParameterSource.fromStaticValue(value)
 
 
+WRITTEN_TABLES: list[str] = []  # the tables the model runs wrote into the shared GeoPackage
+
+
+@pytest.fixture(scope="module")
+def shared_geopackage(tmp_path_factory) -> Path:
+    """One GeoPackage that every model run adds its result layers to."""
+    return tmp_path_factory.mktemp("gpkg") / "results.gpkg"
+
+
+def geopackage_tables(path: Path) -> dict[str, int]:
+    """The feature tables of a GeoPackage and their row counts."""
+    if not path.exists():
+        return {}
+    with sqlite3.connect(path) as db:
+        names = [r[0] for r in db.execute("select table_name from gpkg_contents")]
+        return {name: db.execute(f'select count(*) from "{name}"').fetchone()[0] for name in names}
+
+
 def pick_layer(wrapper, layer: QgsMapLayer) -> None:
     """Choose ``layer`` in the parameter's layer list, as a user clicks it."""
     for combo in wrapper.findChildren(QComboBox):
@@ -46,7 +65,7 @@ def pick_layer(wrapper, layer: QgsMapLayer) -> None:
 
 @pytest.mark.parametrize("algorithm_id", RUNNABLE)
 def test_model_designer_save_reload_run(
-    algorithm_id, project_layers, demo_city, prepared, tmp_path
+    algorithm_id, project_layers, demo_city, prepared, tmp_path, shared_geopackage
 ):
     import processing
     from processing.modeler.ModelerParametersDialog import ModelerParametersDialog
@@ -93,16 +112,31 @@ def test_model_designer_save_reload_run(
         assert again.parameterSources()[typed[0]][0].staticValue() == typed[1]
     destinations = reloaded.destinationParameterDefinitions()
     assert sorted(p.name().rsplit(":", 1)[1] for p in destinations) == sorted(outputs.values())
+    # Layers into one GeoPackage shared by every run, as the dialog's "Save to GeoPackage..."
+    # writes them (a table per output, the others kept); other outputs to temporary files.
+    tables = {
+        p.name(): f"{algorithm_id}_{p.name().rsplit(' ', 1)[1]}"
+        for p in destinations
+        if p.type() == "vectorDestination"
+    }
+    values = {
+        p.name(): f"ogr:dbname='{shared_geopackage}' table=\"{tables[p.name()]}\" (geom)"
+        if p.name() in tables
+        else "TEMPORARY_OUTPUT"
+        for p in destinations
+    }
     feedback = recording_feedback()
     try:
-        results = processing.run(
-            reloaded, {p.name(): "TEMPORARY_OUTPUT" for p in destinations}, feedback=feedback
-        )
+        results = processing.run(reloaded, values, feedback=feedback)
     except QgsProcessingException as error:
         raise AssertionError("\n".join(feedback.lines[-30:])) from error
     for parameter in destinations:
         path = Path(str(results[parameter.name()]).split("|")[0])
         assert path.exists(), results
+    WRITTEN_TABLES.extend(tables.values())
+    written = geopackage_tables(shared_geopackage)
+    for table in WRITTEN_TABLES:  # this run's, and the earlier runs' kept
+        assert written.get(table, 0) > 0, f"{table} not in {shared_geopackage}: {written}"
     produced = results["CHILD_RESULTS"][child.childId()]
     for name in RESULT_LAYERS[algorithm_id]:
         assert Path(str(produced[name]).split("|")[0]).exists(), produced
