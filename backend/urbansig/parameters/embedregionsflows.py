@@ -84,7 +84,7 @@ PARAMETERS = (
         "WIDTH",
         "Encoder width",
         "int",
-        help="hidden size of the view and region attention layers",
+        help="hidden size of the view attention (and of the region attention, which is off by default)",
         default=64,
         advanced=True,
         minimum=8,

@@ -44,6 +44,7 @@ PARAMETERS = (
         help="auto: log1p when the target is non-negative and skewed (counts, densities), as the paper",
         default="auto",
         choices=("auto", "true", "false"),
+        choice_labels=("Automatic (skewed non-negative targets)", "Always", "Never"),
     ),
     Parameter(
         "MODEL",
