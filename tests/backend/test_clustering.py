@@ -486,3 +486,14 @@ def test_job_on_generated_city(tmp_path: Path) -> None:
     result, _ = run_job(spec)
     assert result["metrics"]["ari"] > 0.2
     assert result["metrics"]["coherence"] > result["metrics"]["coherence_random"]
+
+
+def test_weight_decay_reaches_training() -> None:
+    """The weight decay the model is given (and saves) is the one its optimiser uses."""
+    values, _, nb = toy_profiles()
+    norms = {}
+    for decay in (0.0, 0.5):
+        model = small_model(weight_decay=decay, epochs=6).fit(values, nb, SERVICES, "daily_hourly")
+        assert model._fit_config(6, 1e-3).weight_decay == decay
+        norms[decay] = sum(float(p.norm()) for p in model.net.parameters())
+    assert norms[0.5] < norms[0.0]  # decoupled decay shrinks the weights

@@ -225,12 +225,11 @@ class TrafficClusterer:
             channels, self.n_clusters, self.encoder, self.feature_dim, n_steps, prototypes
         )
 
-    @staticmethod
-    def _fit_config(epochs: int, lr: float) -> FitConfig:
+    def _fit_config(self, epochs: int, lr: float) -> FitConfig:
         return FitConfig(
             epochs=epochs,
             lr=lr,
-            weight_decay=1e-4,
+            weight_decay=self.weight_decay,
             optimizer="adamw",
             warmup_fraction=0.05,
             cosine=True,
