@@ -343,7 +343,10 @@ def test_jobs_end_to_end(city, tmp_path):
     assert metrics["n_users"] == 16 and metrics["points_outside_regions"] == 0
     for h in (30, 60, 90, 120, 150):
         assert 0 <= metrics[f"raw_km_{h}min"] < 15 and f"markov_km_{h}min" in metrics
-    assert 0.0 <= metrics["label_accuracy_raw_embeddings"] <= 1.0
+    # The toy's commuters are plain from their home and work hours (0.8 measured): the
+    # evaluation sees them. RAW's own floor (0.37 measured here) waits for its quality work.
+    assert metrics["label_accuracy_handcrafted_baseline"] >= 0.7
+    assert np.isfinite(metrics["label_accuracy_raw_embeddings"])
     regions = gpd.read_file(out["output"])
     emb = [f"emb_{i:03d}" for i in range(32)]
     assert set(emb) <= set(regions.columns) and "n_users" in regions
