@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def _plugin_importable() -> None:
+    """In QGIS's Python: the plugin importable as ``urban_signatures`` (a symlink, as QGIS
+    installs it) and Debian's Processing on sys.path."""
+    if importlib.util.find_spec("qgis") is None:  # the backend environment
+        return
+    plugins = Path(tempfile.mkdtemp(prefix="urbansig-plugins-"))
+    (plugins / "urban_signatures").symlink_to(REPO, target_is_directory=True)
+    sys.path.insert(0, str(plugins))
+    if "/usr/share/qgis/python/plugins" not in sys.path:
+        sys.path.append("/usr/share/qgis/python/plugins")
+
+
+_plugin_importable()
 
 
 @pytest.fixture(scope="session")

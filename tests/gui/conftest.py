@@ -4,17 +4,10 @@ application (pytest-qgis with the GUI, under Xvfb), run on a tiny demo city."""
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-_PLUGINS = Path(tempfile.mkdtemp(prefix="urbansig-gui-plugins-"))
-(_PLUGINS / "urban_signatures").symlink_to(REPO, target_is_directory=True)
-sys.path.insert(0, str(_PLUGINS))
-if "/usr/share/qgis/python/plugins" not in sys.path:
-    sys.path.append("/usr/share/qgis/python/plugins")  # Debian's Processing
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # gui_driver
 
 

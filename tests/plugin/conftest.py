@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-_PLUGINS = Path(tempfile.mkdtemp(prefix="urbansig-plugins-"))
-(_PLUGINS / "urban_signatures").symlink_to(REPO, target_is_directory=True)
-sys.path.insert(0, str(_PLUGINS))
-if "/usr/share/qgis/python/plugins" not in sys.path:
-    sys.path.append("/usr/share/qgis/python/plugins")  # Debian's Processing
 
 FAKE_BACKEND = Path(__file__).resolve().parent / "fake_backend.py"
 
