@@ -67,3 +67,7 @@ def test_widgets_show_defaults_and_take_keystrokes(algorithm_id, project_layers)
             )
     dialog.close()
     assert not problems, "\n".join(problems)
+
+
+def test_every_algorithm_is_driven(algorithm_ids):
+    assert sorted(ALL) == algorithm_ids  # a new algorithm joins RUNNABLE (or says why not)
