@@ -74,6 +74,7 @@ lint: backend qgis-venv
 	$(BACKEND_PY) -m ruff check .
 	$(BACKEND_PY) -m ruff format --check .
 	$(QGIS_PY) -m mypy plugin  # against QGIS 3.22's own stubs (pyproject.toml [tool.mypy])
+	$(BACKEND_PY) -m mypy backend/urbansig  # against torch's and numpy's own types
 	$(PYTHON) .ci/check_qt6.py  # Qt6: scoped enums, no exec_(), Qt only through qgis.PyQt
 
 test-backend: backend

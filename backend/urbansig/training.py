@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from urbansig.protocol import BadInput
 class ProgressSink(Protocol):
     def progress(self, fraction: float, message: str = "") -> None: ...
     def check_cancelled(self) -> None: ...
+    def stage(self, start: float, end: float) -> ProgressSink: ...
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -78,13 +79,15 @@ class FitHistory:
         return self.samples / self.seconds if self.seconds > 0 else 0.0
 
 
-LossFn = Callable[[torch.nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, dict[str, float]]"]
+ModelT = TypeVar("ModelT", bound=torch.nn.Module)
+# generic in the model: a loss may take the concrete module type it is given
+LossFn = Callable[[ModelT, Any], "torch.Tensor | tuple[torch.Tensor, dict[str, float]]"]
 
 
 def fit(
-    model: torch.nn.Module,
+    model: ModelT,
     batches: Callable[[], Iterable[Any]],
-    loss_fn: LossFn,
+    loss_fn: LossFn[ModelT],
     config: FitConfig,
     device: torch.device,
     events: ProgressSink | None = None,
@@ -170,9 +173,9 @@ def fit(
 
 @torch.no_grad()
 def evaluate_loss(
-    model: torch.nn.Module,
+    model: ModelT,
     batches: Callable[[], Iterable[Any]],
-    loss_fn: LossFn,
+    loss_fn: LossFn[ModelT],
     device: torch.device,
     batch_size_of: Callable[[Any], int] = lambda b: (
         len(b[0]) if isinstance(b, (list, tuple)) else len(b)

@@ -302,6 +302,8 @@ def _load_model(spec: JobSpec, data: dict[str, Any]) -> Any:
     model = TrafficClusterer.load(spec.inputs["model"], "MODEL", spec.device)
     order = model.check_compatible(data["services"], data["layout"], "MODEL")
     data["values"] = np.ascontiguousarray(data["values"][:, order])
+    if model.services is None:
+        raise BadInput(f"MODEL: {spec.inputs['model']} names no services; train a new model.")
     data["services"] = list(model.services)
     model.check_layout(data["values"].shape[1], data["values"].shape[2])
     return model

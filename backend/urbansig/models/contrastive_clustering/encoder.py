@@ -63,7 +63,7 @@ class TrafficEncoder(nn.Module):
             c_in = width
         self.blocks = nn.Sequential(*blocks)
         self.pool = nn.AdaptiveAvgPool1d(POOL_BINS)
-        self.dim = 4 * c_in
+        self.dim: int = 4 * c_in
         self.project = nn.Sequential(nn.Linear(c_in * POOL_BINS, self.dim), nn.ReLU())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -79,7 +79,7 @@ class TimeDenseEncoder(nn.Module):
 
     def __init__(self, channels: int, n_steps: int, width: int = 32, dim: int = 256) -> None:
         super().__init__()
-        self.dim = dim
+        self.dim: int = dim
         self.net = nn.Sequential(
             nn.Conv1d(channels, width, 5, 2, 2, bias=False, padding_mode="circular"),
             nn.BatchNorm1d(width),
@@ -100,6 +100,8 @@ class PrototypeHead(nn.Module):
     """Cluster head of the refinement stage: logits ``-|h - c_k|^2 / temperature`` over K
     learnable prototypes (a soft k-means), started from k-means centroids."""
 
+    temperature: torch.Tensor  # buffer
+
     def __init__(self, prototypes: torch.Tensor, temperature: float) -> None:
         super().__init__()
         self.prototypes = nn.Parameter(prototypes.float().clone())
@@ -110,7 +112,7 @@ class PrototypeHead(nn.Module):
         return (2 * h @ c.T - (c * c).sum(dim=1)) / self.temperature
 
 
-def make_encoder(kind: str, channels: int, n_steps: int) -> nn.Module:
+def make_encoder(kind: str, channels: int, n_steps: int) -> TimeDenseEncoder | TrafficEncoder:
     """The encoder named ``kind`` (one of ENCODERS) for ``channels`` x ``n_steps`` inputs."""
     if kind == "dense":
         return TimeDenseEncoder(channels, n_steps)

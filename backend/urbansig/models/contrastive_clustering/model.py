@@ -31,6 +31,10 @@ KMEANS_SAMPLE = 20_000  # tiles whose representation starts the prototypes
 PROTOTYPE_SHARPNESS = 3.0  # logit gap of a typical tile between its two nearest prototypes
 
 
+# one view's inputs to ``TrafficAugment.view``: signatures, a neighbour's, context (or None)
+_ViewInputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
+
+
 class TrafficClusterer:
     """Deep contrastive clustering of traffic profiles ``(n_tiles, n_services, n_steps)``.
 
@@ -53,6 +57,8 @@ class TrafficClusterer:
     channels. Each epoch trains on a fresh random sample of at most ``max_train_tiles``
     tiles, so city-scale inputs train in bounded time; inference runs in batches.
     """
+
+    saved_metrics: dict[str, Any]  # the metrics stored in a model file, set by load()
 
     def __init__(
         self,
@@ -143,7 +149,7 @@ class TrafficClusterer:
         per_epoch = min(n, self.max_train_tiles)
         indptr_t, indices_t = torch.from_numpy(indptr), torch.from_numpy(indices)
 
-        def batches() -> Iterator[tuple[torch.Tensor, ...]]:
+        def batches() -> Iterator[tuple[_ViewInputs, ...]]:
             order = torch.randperm(n, generator=generator)[:per_epoch]
             stop = per_epoch - per_epoch % batch_size
             for i in range(0, stop, batch_size):
@@ -462,7 +468,7 @@ def _view_inputs(
     indptr: torch.Tensor,
     indices: torch.Tensor,
     generator: torch.Generator,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+) -> _ViewInputs:
     """``TrafficAugment.view`` inputs for tiles ``idx``: signatures, one random neighbour's
     signature each (for neighbour mixing) and the neighbour context (or None)."""
     other = _random_neighbour(idx, indptr, indices, generator)

@@ -90,9 +90,10 @@ def self_supervised_loss(
         mobility = mobility + _cross_entropy(logits, out_dist[t])
         mobility = mobility + _cross_entropy(logits.T, in_dist[t])
     mobility = mobility / max(model.shape.n_slots, 1)
-    recon = sum(F.mse_loss(dec(emb), tok) for dec, tok in zip(model.reconstruct, tokens)) / len(
-        tokens
-    )
+    recon = sum(
+        (F.mse_loss(dec(emb), tok) for dec, tok in zip(model.reconstruct, tokens)),
+        start=emb.new_zeros(()),
+    ) / len(tokens)
     loss = weights.mobility * mobility + weights.reconstruction * recon
     return loss, {"mobility": float(mobility.detach()), "reconstruction": float(recon.detach())}
 

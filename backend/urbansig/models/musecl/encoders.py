@@ -60,6 +60,12 @@ class BasicBlock(nn.Module):
 class ResNet18(nn.Module):
     """ResNet-18 layout; ``width=64, blocks=(2, 2, 2, 2)`` is torchvision's resnet18."""
 
+    # set with setattr in __init__ (torchvision's names)
+    layer1: nn.Sequential
+    layer2: nn.Sequential
+    layer3: nn.Sequential
+    layer4: nn.Sequential
+
     def __init__(
         self,
         in_channels: int = 3,
@@ -118,6 +124,7 @@ class _Mixed(nn.Module):
 
     branches: tuple[tuple[str, ...], ...] = ()
     pool: str = ""  # "avg" (before branch_pool conv) or "max" (pooled input as a branch)
+    out_channels: int  # set by each block's __init__
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = []
@@ -221,7 +228,7 @@ class InceptionE(nn.Module):
         self.branch3x3dbl_3a = BasicConv2d(c(384), c(384), kernel_size=(1, 3), padding=(0, 1))
         self.branch3x3dbl_3b = BasicConv2d(c(384), c(384), kernel_size=(3, 1), padding=(1, 0))
         self.branch_pool = BasicConv2d(cin, c(192), kernel_size=1)
-        self.out_channels = c(320) + 4 * c(384) + c(192)
+        self.out_channels: int = c(320) + 4 * c(384) + c(192)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b3 = self.branch3x3_1(x)
@@ -265,7 +272,7 @@ class InceptionV3(nn.Module):
         self.block_names = tuple(b for b in INCEPTION_FULL if b in blocks)
         for name in self.block_names:
             if name in pool_features:
-                block: nn.Module = InceptionA(cin, pool_features[name], c)
+                block: _Mixed | InceptionE = InceptionA(cin, pool_features[name], c)
             elif name == "Mixed_6a":
                 block = InceptionB(cin, c)
             elif name in c7:

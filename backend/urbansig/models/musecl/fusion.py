@@ -53,9 +53,10 @@ class ResidualMap(nn.Module):
 
     def __init__(self, dim: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, dim))
-        nn.init.zeros_(self.net[2].weight)
-        nn.init.zeros_(self.net[2].bias)
+        first, last = nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.net = nn.Sequential(first, nn.ReLU(inplace=True), last)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.net(x)

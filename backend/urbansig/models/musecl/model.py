@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -50,6 +50,16 @@ PAIR_CRITERIA = {
     "flow": ("poi_counts", "space"),
     "poi_counts": ("flow", "space"),
 }
+# the encoders of MuseCL.encoders (see MuseCL._empty_encoder)
+Encoder = encoders.ResNet18 | encoders.InceptionV3 | MLPEncoder
+_T = TypeVar("_T")
+
+
+def _required(value: _T | None, m: str) -> _T:
+    """``value``, an input that modality ``m`` needs; ValueError when the data lacks it."""
+    if value is None:
+        raise ValueError(f"{_INPUT_NAME[m]}: the data has no {m} input")
+    return value
 
 
 @dataclass
@@ -188,7 +198,8 @@ class MuseCL:
 
     def _poi_codes(self, data: RegionData) -> np.ndarray:
         index = {c: i for i, c in enumerate(self.categories)}
-        return np.array([index.get(str(c), -1) for c in data.poi_category], dtype=np.int64)
+        categories = _required(data.poi_category, "poi_counts")
+        return np.array([index.get(str(c), -1) for c in categories], dtype=np.int64)
 
     def validate(self, data: RegionData) -> None:
         """Check the modalities and settings against ``data`` (BadInput naming the input)."""
@@ -213,11 +224,12 @@ class MuseCL:
         for m in (*self.encoded, self.target):
             if m not in have:
                 raise BadInput(f"{parameter} uses the {m} modality; give {_INPUT_NAME[m]}.")
-        if "rs" in self.encoded and int(data.rs.shape[1]) != self.in_bands:
-            raise BadInput(
-                f"RASTER has {data.rs.shape[1]} bands but {parameter} was trained on "
-                f"{self.in_bands}."
-            )
+        if "rs" in self.encoded:
+            bands = int(_required(data.rs, "rs").shape[1])
+            if bands != self.in_bands:
+                raise BadInput(
+                    f"RASTER has {bands} bands but {parameter} was trained on {self.in_bands}."
+                )
 
     def prepare(self, data: RegionData) -> None:
         """Choose the modalities, train the POI skip-gram vectors, build the encoders."""
@@ -225,8 +237,10 @@ class MuseCL:
         self.validate(data)
         if self.categories:
             rng = np.random.default_rng(cfg.seed)
-            texts = data.poi_text or [""] * len(data.poi_category)
-            sentences = text.build_sentences(data.poi_category, texts, data.poi_region, rng)
+            categories = _required(data.poi_category, "poi_counts")
+            poi_region = _required(data.poi_region, "poi_counts")
+            texts = data.poi_text or [""] * len(categories)
+            sentences = text.build_sentences(categories, texts, poi_region, rng)
             self.category_vectors = text.train_category_vectors(
                 sentences, self.categories, cfg.dim, cfg.epochs_text, seed=cfg.seed
             )
@@ -243,14 +257,22 @@ class MuseCL:
         """Modalities with an encoder: the fused ones and an encoded alignment target."""
         return self.fused + ((self.target,) if self.target in ENCODED else ())
 
-    def _new_encoder(self, m: str, data: RegionData) -> nn.Module:
+    def _new_encoder(self, m: str, data: RegionData) -> Encoder:
         if m == "rs":
-            self.in_bands = int(data.rs.shape[1])
+            self.in_bands = int(_required(data.rs, "rs").shape[1])
         enc = self._empty_encoder(m)
-        if m == "flow":
-            enc.set_statistics(data.flows[self._flow_valid(data)])
-        elif m == "poi_counts":
-            enc.set_statistics(self._counts(data)[self._poi_valid(data)])
+        if isinstance(enc, MLPEncoder):  # flow and poi_counts
+            if m == "flow":
+                enc.set_statistics(_required(data.flows, "flow")[self._flow_valid(data)])
+            elif m == "poi_counts":
+                enc.set_statistics(self._counts(data)[self._poi_valid(data)])
+        return enc
+
+    def _encoder(self, m: str) -> Encoder:
+        """``self.encoders[m]`` with its type (the ModuleDict knows only nn.Module)."""
+        enc = self.encoders[m]
+        if not isinstance(enc, (encoders.ResNet18, encoders.InceptionV3, MLPEncoder)):
+            raise TypeError(f"the {m} encoder is a {type(enc).__name__}, not a MuseCL encoder")
         return enc
 
     # ------------------------------------------------------- per-modality data
@@ -263,7 +285,10 @@ class MuseCL:
 
     def _counts(self, data: RegionData) -> np.ndarray:
         return text.category_counts(
-            self._poi_codes(data), data.poi_region, len(self.categories), data.n
+            self._poi_codes(data),
+            _required(data.poi_region, "poi_counts"),
+            len(self.categories),
+            data.n,
         )
 
     def _poi_valid(self, data: RegionData) -> np.ndarray:
@@ -323,11 +348,14 @@ class MuseCL:
     def _inputs(self, data: RegionData, m: str, idx: np.ndarray, augment: bool) -> torch.Tensor:
         """Encoder inputs for regions ``idx`` (for sv: image positions ``idx``)."""
         if m == "rs":
-            return self._images(data.rs, idx, augment)
+            return self._images(_required(data.rs, "rs"), idx, augment)
         if m == "sv":
-            return self._images(data.sv, idx, augment)
+            return self._images(_required(data.sv, "sv"), idx, augment)
         if m == "flow":
-            return torch.from_numpy(np.nan_to_num(data.flows[idx]).astype(np.float32))
+            flows = _required(data.flows, "flow")
+            return torch.from_numpy(np.nan_to_num(flows[idx]).astype(np.float32))
+        if self._cache_counts is None:
+            raise ValueError("the POI counts are not computed yet")
         return torch.from_numpy(self._cache_counts[idx])
 
     # ---------------------------------------------------------------- fit
@@ -472,9 +500,9 @@ class MuseCL:
     @torch.no_grad()
     def _backbone_features(self, data: RegionData, m: str, batch: int = 256) -> np.ndarray:
         """Per-region backbone features (sv: the mean over the region's images)."""
-        enc = self.encoders[m].to(self.device).eval()
+        enc = self._encoder(m).to(self.device).eval()
         if m == "sv":
-            count = len(data.sv)
+            count = len(_required(data.sv, "sv"))
         else:
             count = data.n
         out = np.zeros((count, enc.feature_dim), dtype=np.float32)
@@ -506,13 +534,16 @@ class MuseCL:
         if self.category_vectors is None or data.poi_category is None:
             return np.zeros((data.n, self.config.dim), np.float32), np.zeros(data.n, np.int64)
         return text.region_means(
-            self._poi_codes(data), data.poi_region, self.category_vectors, data.n
+            self._poi_codes(data),
+            _required(data.poi_region, "poi_counts"),
+            self.category_vectors,
+            data.n,
         )
 
     @torch.no_grad()
     def _embed(self, data: RegionData, m: str) -> np.ndarray:
         feats = torch.from_numpy(self._backbone_features(data, m)).to(self.device)
-        emb = F.normalize(self.encoders[m].fc(feats), dim=-1).cpu().numpy()
+        emb = F.normalize(self._encoder(m).fc(feats), dim=-1).cpu().numpy()
         emb[~self.valid(data, m)] = 0.0
         return emb
 
@@ -553,6 +584,8 @@ class MuseCL:
 
     # -------------------------------------------------------- persistence
     def state(self) -> dict[str, torch.Tensor]:
+        if self.fusion is None:
+            raise RuntimeError("fit or load the model first")
         state = {f"encoders.{k}": v for k, v in self.encoders.state_dict().items()}
         state.update({f"fusion.{k}": v for k, v in self.fusion.state_dict().items()})
         if self.projector is not None:
@@ -605,7 +638,7 @@ class MuseCL:
             raise BadInput(f"{parameter}: {path} is not a readable MuseCL model ({exc}).") from exc
         return model
 
-    def _empty_encoder(self, m: str) -> nn.Module:
+    def _empty_encoder(self, m: str) -> Encoder:
         cfg = self.config
         full = cfg.encoder_size == "full"
         if m == "rs":
@@ -624,10 +657,12 @@ class _FusionStage(nn.Module):
 
     def __init__(self, owner: MuseCL) -> None:
         super().__init__()
-        self.heads = nn.ModuleList([owner.encoders[m].fc for m in owner.fused])
+        if owner.fusion is None:
+            raise RuntimeError("prepare the model first")
+        self.heads = nn.ModuleList([owner._encoder(m).fc for m in owner.fused])
         for head in self.heads:
             head.requires_grad_(owner.config.finetune_heads)
-        self.attention = owner.fusion
+        self.attention: AttentiveFusion = owner.fusion
         self.projector = owner.projector if owner.projector is not None else nn.Identity()
 
     def project(self, fused: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,9 @@ from torch import nn
 class MLPEncoder(nn.Module):
     """``log1p`` -> standardise -> MLP backbone -> linear projection ``fc``."""
 
+    mean: torch.Tensor  # buffers
+    std: torch.Tensor
+
     def __init__(self, in_dim: int, out_dim: int = 128, hidden: int = 128) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(in_dim))
