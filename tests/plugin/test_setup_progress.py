@@ -89,9 +89,16 @@ def backend_env():
     return backend_env
 
 
-def _read(backend_env, out: str, err: str = "", expected: int = 1):
+@pytest.fixture()
+def pip_output():
+    from urban_signatures.plugin import pip_output
+
+    return pip_output
+
+
+def _read(pip_output, out: str, err: str = "", expected: int = 1):
     logged, warned, fractions = [], [], []
-    output = backend_env.PipOutput(logged.append, warned.append, fractions.append, expected)
+    output = pip_output.PipOutput(logged.append, warned.append, fractions.append, expected)
     for line in out.splitlines():
         output.feed(line, "out")
     for line in err.splitlines():
@@ -104,8 +111,8 @@ def _rising(fractions: list[float]) -> bool:
     return all(b > a for a, b in zip(fractions, fractions[1:]))
 
 
-def test_pip23_output_is_one_line_per_package_and_progress_counts_them(backend_env):
-    output, logged, warned, fractions = _read(backend_env, PIP23_FROM_PYPI, expected=4)
+def test_pip23_output_is_one_line_per_package_and_progress_counts_them(pip_output):
+    output, logged, warned, fractions = _read(pip_output, PIP23_FROM_PYPI, expected=4)
     assert logged[:2] == [
         "  requests 2.34.2 (73 kB, downloading)",
         "  numpy 2.4.6 (16.9 MB, downloading)",
@@ -120,21 +127,21 @@ def test_pip23_output_is_one_line_per_package_and_progress_counts_them(backend_e
     assert len(fractions) >= 7  # a step per package, not 0 -> 1
 
 
-def test_raw_progress_follows_the_bytes_of_a_large_download(backend_env):
-    _, logged, _, fractions = _read(backend_env, PIP26_TORCH_RAW)
+def test_raw_progress_follows_the_bytes_of_a_large_download(pip_output):
+    _, logged, _, fractions = _read(pip_output, PIP26_TORCH_RAW)
     assert logged[0] == "  torch 2.13.0+cpu (190.0 MB, downloading)"
     assert logged[-1] == "  installed 1 package: torch"
     assert _rising(fractions) and fractions[-1] == 1.0
-    during = [f for f in fractions if f < backend_env.DOWNLOAD_SHARE]
+    during = [f for f in fractions if f < pip_output.DOWNLOAD_SHARE]
     assert len(during) >= 5  # the download moves the bar: 25 %, 50 %, 75 % ...
-    assert during[2] == pytest.approx(backend_env.DOWNLOAD_SHARE * (0.1 + 0.9 * 0.25), abs=0.01)
+    assert during[2] == pytest.approx(pip_output.DOWNLOAD_SHARE * (0.1 + 0.9 * 0.25), abs=0.01)
 
 
-def test_local_files_satisfied_packages_and_repeated_warnings(backend_env, tmp_path):
+def test_local_files_satisfied_packages_and_repeated_warnings(pip_output, tmp_path):
     wheel = tmp_path / "tiny-1.0-py3-none-any.whl"
     wheel.write_bytes(b"x" * 20_000)
     out = PIP23_LOCAL_OUT + f"Processing {wheel}\n"
-    _, logged, warned, fractions = _read(backend_env, out, PIP23_LOCAL_ERR, expected=3)
+    _, logged, warned, fractions = _read(pip_output, out, PIP23_LOCAL_ERR, expected=3)
     assert "  six 1.17.0 (local file)" in logged  # not on this disk: no size
     assert "  tiny 1.0 (20 kB, local file)" in logged  # size read from the file
     assert "  2 already installed: requests, charset_normalizer" in logged
@@ -143,28 +150,28 @@ def test_local_files_satisfied_packages_and_repeated_warnings(backend_env, tmp_p
     assert _rising(fractions) and fractions[-1] == 1.0
 
 
-def test_errors_are_kept_in_full(backend_env):
+def test_errors_are_kept_in_full(pip_output):
     output, _, warned, fractions = _read(
-        backend_env, "Collecting torch==2.13.0+cpu\n", PIP23_FAILURE_ERR
+        pip_output, "Collecting torch==2.13.0+cpu\n", PIP23_FAILURE_ERR
     )
     assert output.errors == PIP23_FAILURE_ERR.splitlines()[1:]
     assert warned == PIP23_FAILURE_ERR.splitlines()  # the retry warning once, errors in full
-    assert fractions and fractions[-1] < backend_env.DOWNLOAD_SHARE
+    assert fractions and fractions[-1] < pip_output.DOWNLOAD_SHARE
 
 
-def test_continuation_lines_follow_their_warning(backend_env):
+def test_continuation_lines_follow_their_warning(pip_output):
     err = (
         "WARNING: The script f2py is installed in '/x/bin' which is not on PATH.\n"
         "  Consider adding this directory to PATH.\n"
         "WARNING: The script f2py is installed in '/y/bin' which is not on PATH.\n"
         "  Consider adding this directory to PATH.\n"
     )
-    output, _, warned, _ = _read(backend_env, "", err)
+    output, _, warned, _ = _read(pip_output, "", err)
     assert warned[:2] == err.splitlines()[:2] and len(warned) == 3 and not output.errors
 
 
-def test_file_names_sizes_and_names(backend_env):
-    split, name_version = backend_env.split_file_line, backend_env.name_version
+def test_file_names_sizes_and_names(pip_output):
+    split, name_version = pip_output.split_file_line, pip_output.name_version
     assert split("x-1.0-py3-none-any.whl (1.0 MB/2.5 MB)") == ("x-1.0-py3-none-any.whl", "2.5 MB")
     assert split("/a b/x-1.0.tar.gz (from y)") == ("/a b/x-1.0.tar.gz", "")
     assert name_version("https://h/whl/torch-2.13.0%2Bcpu-cp311-none-any.whl") == (
@@ -172,7 +179,7 @@ def test_file_names_sizes_and_names(backend_env):
         "2.13.0+cpu",
     )
     assert name_version("/w/scikit_learn-1.9.1.tar.gz") == ("scikit_learn", "1.9.1")
-    assert backend_env.canonical_name("MarkupSafe") == backend_env.canonical_name("markupsafe")
+    assert pip_output.canonical_name("MarkupSafe") == pip_output.canonical_name("markupsafe")
 
 
 # --------------------------------------------------------------- a step, run for real
@@ -408,12 +415,12 @@ def test_a_wheel_folder_probes_nothing(backend_env, monkeypatch, tmp_path):
     assert sources.options == ["--no-index", "--find-links", str(tmp_path.resolve())]
 
 
-def test_pip26_requirement_file_lines(backend_env):
+def test_pip26_requirement_file_lines(pip_output):
     """pip 26.3, ``pip install -r requirements.txt`` from a local file:// index."""
     out = (
         "Processing /gone/files/requests-2.34.2-py3-none-any.whl (from -r /tmp/r.txt (line 1))\n"
         "Collecting idna<4,>=2.5 (from requests==2.34.2->-r /tmp/r.txt (line 1))\n"
         "  Downloading idna-3.21-py3-none-any.whl (69 kB)\n"
     )
-    _, logged, _, _ = _read(backend_env, out)
+    _, logged, _, _ = _read(pip_output, out)
     assert logged == ["  requests 2.34.2 (local file)", "  idna 3.21 (69 kB, downloading)"]
