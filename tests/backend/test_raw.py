@@ -389,6 +389,14 @@ def test_jobs_end_to_end(city, tmp_path):
     forecast = gpd.read_file(applied["output_points"])
     assert len(forecast) == 16 * 3 and forecast.crs.to_epsg() == 32631  # the model's UTM zone
     assert set(forecast["horizon_min"]) == {30.0, 60.0, 90.0}
+    # Each forecast carries its target time: a step's position is the last one observed by
+    # the step's end, so forecast h is for the end of the h-th step after the last fix's step.
+    fixes = pd.read_csv(city / "trajectories.csv", dtype={"user_id": str})
+    last_fix = pd.to_datetime(fixes["timestamp"], utc=True).groupby(fixes["user_id"]).max()
+    last_s = last_fix.loc[forecast["user_id"]].to_numpy().astype("datetime64[s]").astype(np.int64)
+    wanted = (last_s // 1800 + forecast["step"].to_numpy() + 1) * 1800
+    stamped = pd.DatetimeIndex(pd.to_datetime(forecast["time"], utc=True))
+    np.testing.assert_array_equal(stamped.as_unit("s").asi8, wanted)
 
 
 def test_bad_inputs_name_the_parameter_and_write_nothing(city, tmp_path):

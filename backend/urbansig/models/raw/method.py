@@ -223,7 +223,9 @@ class RawModel(Method[RawData, np.ndarray]):
         """Each user's next ``horizon`` positions after their last observed step.
 
         Returns flat arrays (user index, step, time in UTC seconds, x, y in metres), sorted
-        by the order of the users' lengths; the caller builds the table.
+        by the order of the users' lengths; the caller builds the table. A step's position
+        is the last one observed by the step's end, so forecast h is stamped with the end
+        of the h-th step after the last observed one.
         """
         from urbansig.models.raw.trainer import rollout
 
@@ -247,7 +249,9 @@ class RawModel(Method[RawData, np.ndarray]):
                 {
                     "user": np.repeat(users, horizon),
                     "step": np.tile(steps, len(users)),
-                    "time": (seq.time[last[users], None] + steps[None, :] * self.step_s).ravel(),
+                    "time": (
+                        seq.time[last[users], None] + (steps[None, :] + 1) * self.step_s
+                    ).ravel(),
                     "x": metres[..., 0].ravel(),
                     "y": metres[..., 1].ravel(),
                 }
