@@ -445,6 +445,27 @@ def test_messy_input_is_handled_and_counted(city, tmp_path):
              {"trajectories": str(far / "trajectories.csv"), "model": out["output_model"]},
              {}, {"output_users": str(target)})  # fmt: skip
     assert not target.exists()
+    # one user far away (an intercity trip) is skipped with one warning; the others run
+    import pandas as pd
+
+    far_points = pd.read_csv(far / "trajectories.csv")
+    far_points = far_points[far_points["user_id"] == "p00"].assign(user_id="traveller")
+    mixed = tmp_path / "mixed.csv"
+    pd.concat([pd.read_csv(city / "trajectories.csv"), far_points]).to_csv(mixed, index=False)
+    result, events = _run(
+        "applyrawmodel",
+        {"trajectories": str(mixed), "model": out["output_model"]},
+        {},
+        {"output_users": str(target)},
+    )
+    warnings = [
+        e["message"] for e in events if e.get("event") == "warning" and "outside" in e["message"]
+    ]
+    assert len(warnings) == 1 and "traveller" in warnings[0] and "of 1 user lie" in warnings[0], (
+        warnings
+    )
+    users = pd.read_csv(target, dtype={"user_id": str})["user_id"]
+    assert len(users) == 16 and "traveller" not in set(users)
 
 
 @pytest.mark.slow

@@ -46,7 +46,9 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
         params["assume_tz"], events,
     )  # fmt: skip
     x, y = pl.project(points.lon, points.lat, method.crs)
-    method.normaliser.check_fits(x, y, "MODEL")
+    points, x, y = pl.skip_outside(
+        points, x, y, method.normaliser, events, trajectory_parameter(inputs["trajectories"])
+    )
     if str(params["utc_offset"]).strip().lower() != "auto":
         method.utc_offset_s = pl.utc_offset(params["utc_offset"], points.lon)
     seq, clean, dropped = pl.sequences(

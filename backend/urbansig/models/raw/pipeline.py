@@ -4,12 +4,14 @@ read and written in urbansig.io (trajectories, regions, users); pyproj is import
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from urbansig.models.raw.sequences import (
     CleanReport,
+    Normaliser,
     Resampled,
     drop_short_users,
     resample,
@@ -64,3 +66,31 @@ def sequences(
             "lower MIN_STEPS or MAX_GAP_MINUTES, or give longer trajectories."
         )
     return seq, clean, dropped
+
+
+def skip_outside(
+    points: Points, x: np.ndarray, y: np.ndarray, normaliser: Normaliser, events, source: str
+) -> tuple[Points, np.ndarray, np.ndarray]:
+    """The points within the model's area (its extent plus margin); the others are skipped
+    with one warning naming their users. BadInput (MODEL) when no point is within."""
+    distance = normaliser.distance_outside(x, y)
+    outside = distance > normaliser.margin_m()
+    if not outside.any():
+        return points, x, y
+    if outside.all():
+        normaliser.check_fits(x, y, "MODEL")
+    users, counts = np.unique(points.user[outside], return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    named = ", ".join(f"{points.user_ids[users[i]]} ({counts[i]:,})" for i in order[:10])
+    more = f" and {len(users) - 10} more users" if len(users) > 10 else ""
+    events.warning(
+        f"{source}: {int(outside.sum()):,} points of {len(users)} "
+        f"user{'s' if len(users) != 1 else ''} lie more than "
+        f"{normaliser.margin_m() / 1000:.0f} km outside the area MODEL was trained on (up to "
+        f"{float(distance.max()) / 1000:,.0f} km) and are skipped: {named}{more}."
+    )
+    keep = ~outside
+    kept = replace(
+        points, user=points.user[keep], t=points.t[keep], lon=points.lon[keep], lat=points.lat[keep]
+    )
+    return kept, x[keep], y[keep]

@@ -194,17 +194,22 @@ class Normaliser:
         xmin, ymin, xmax, ymax = self.extent
         return max(10_000.0, 0.25 * max(xmax - xmin, ymax - ymin))
 
+    def distance_outside(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Metres from each point to the extent the model was trained on (0 inside)."""
+        xmin, ymin, xmax, ymax = self.extent
+        dx = np.maximum(np.maximum(xmin - x, x - xmax), 0.0)
+        dy = np.maximum(np.maximum(ymin - y, y - ymax), 0.0)
+        return np.hypot(dx, dy)
+
     def check_fits(
         self, x: np.ndarray, y: np.ndarray, parameter: str = "MODEL", max_share: float = 0.01
     ) -> None:
         """BadInput when more than ``max_share`` of points lie beyond the margin of the extent."""
-        xmin, ymin, xmax, ymax = self.extent
-        dx = np.maximum(np.maximum(xmin - x, x - xmax), 0.0)
-        dy = np.maximum(np.maximum(ymin - y, y - ymax), 0.0)
-        outside = np.hypot(dx, dy) > self.margin_m()
+        distance = self.distance_outside(x, y)
+        outside = distance > self.margin_m()
         share = float(outside.mean()) if len(x) else 0.0
         if share > max_share:
-            far = float(np.hypot(dx, dy).max()) / 1000.0
+            far = float(distance.max()) / 1000.0
             raise BadInput(
                 f"{parameter}: the model's coordinate normalisation does not fit these "
                 f"trajectories: {share:.0%} of their points lie more than "
