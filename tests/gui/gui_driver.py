@@ -7,6 +7,7 @@ import time
 from typing import Any, Callable
 
 from qgis.core import (
+    QgsMapLayer,
     QgsProcessingOutputLayerDefinition,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterNumber,
@@ -20,8 +21,6 @@ from qgis.PyQt.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QLineEdit,
     QListView,
     QMessageBox,
@@ -112,32 +111,22 @@ def tick_entries(view: QListView, rows: int) -> None:
 
 
 def tick_in_selection_panel(button: QAbstractButton, rows: int = 1) -> None:
-    """Open a multiple-selection widget's list (a modal dialog, or a panel in the dialog's
-    panel stack), tick ``rows`` entries with the keyboard and accept it."""
-    handled: list[bool] = []
-
-    def in_modal_dialog(tries: int = 40) -> None:
-        dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, QDialog) or not dialog.findChildren(QListView):
-            if tries and not handled:
-                QTimer.singleShot(50, lambda: in_modal_dialog(tries - 1))
-            return
-        handled.append(True)
-        tick_entries(dialog.findChildren(QListView)[0], rows)
-        box = dialog.findChildren(QDialogButtonBox)[0]
-        box.button(QDialogButtonBox.StandardButton.Ok).click()
-
-    QTimer.singleShot(50, in_modal_dialog)
+    """Open a multiple-selection widget's list (a panel in the dialog's panel stack), tick
+    ``rows`` entries with the keyboard and accept it."""
     button.click()
     QCoreApplication.processEvents()
-    if handled:
-        return
-    handled.append(True)  # opened as a panel in the dialog's panel stack
     lists = [view for view in button.window().findChildren(QListView) if view.isVisible()]
     assert len(lists) == 1, "the selection list did not open"
     tick_entries(lists[0], rows)
     QgsPanelWidget.findParentPanel(lists[0]).acceptPanel()
     QCoreApplication.processEvents()
+
+
+def as_sources(value: Any) -> Any:
+    """``value`` with map layers replaced by their sources (a list item by item)."""
+    if isinstance(value, list):
+        return [as_sources(item) for item in value]
+    return value.source() if isinstance(value, QgsMapLayer) else value
 
 
 def same(shown: Any, default: Any) -> bool:

@@ -44,9 +44,7 @@ def dialog_png(dialog: QWidget, title: str, path: Path) -> str:
         browser
         for browser in dialog.findChildren(QTextBrowser)
         if browser.isVisible()
-        and "How it works" in browser.toPlainText()
-        or browser.isVisible()
-        and "Parameters" in browser.toPlainText()
+        and ("How it works" in browser.toPlainText() or "Parameters" in browser.toPlainText())
     ]
     assert panels and panels[0].width() > 150, f"{title}: the help panel is not shown"
     image = dialog.grab().toImage()

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gui_driver import RUNNABLE, ModalAnswer, dialog_log, processing_context
+from gui_driver import RUNNABLE, ModalAnswer, as_sources, dialog_log, processing_context
 from inputs import RESULT_LAYERS, required_inputs
-from qgis.core import QgsMapLayer, QgsProject
+from qgis.core import QgsProject
 from qgis.PyQt.QtCore import QCoreApplication
 
 
@@ -25,10 +25,7 @@ def output_path(parameter, folder: Path) -> str:
 
 def set_cell(wrapper, value) -> None:
     """Set a batch cell's value (layers given as their sources, as the batch panel lists them)."""
-    if isinstance(value, QgsMapLayer):
-        value = value.source()
-    elif isinstance(value, list):
-        value = [item.source() if isinstance(item, QgsMapLayer) else item for item in value]
+    value = as_sources(value)
     if hasattr(wrapper, "setParameterValue"):  # the C++ widget wrappers
         wrapper.setParameterValue(value, processing_context())
     else:  # processing.gui.wrappers.WidgetWrapper

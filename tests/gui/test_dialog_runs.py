@@ -13,7 +13,8 @@ from inputs import RESULT_LAYERS, required_inputs
 from screenshots import dialog_png, layer_png
 
 
-def assert_styled_results(algorithm_id: str, results: dict, log: str) -> None:
+def assert_styled_results(algorithm_id: str, results: dict, log: str) -> dict:
+    """Check the run's result layers are in the project, styled; returns them by output."""
     loaded = result_layers(results)
     for name in RESULT_LAYERS[algorithm_id]:
         assert name in loaded, f"{name} not in the project; results {results}\n{log}"
@@ -23,6 +24,7 @@ def assert_styled_results(algorithm_id: str, results: dict, log: str) -> None:
             assert layer.featureCount() > 0, name
     files = [v for v in results.values() if isinstance(v, str) and v.startswith("/")]
     assert files and all(Path(v.split("|")[0]).exists() for v in files), results
+    return loaded
 
 
 @pytest.mark.parametrize("algorithm_id", RUNNABLE)
@@ -49,8 +51,7 @@ def test_run_from_the_dialog(algorithm_id, project_layers, demo_city, prepared, 
     assert finished, f"the dialog refused to run: {answers.seen}\n{log}"
     ok, results = finished[0]
     assert ok, log
-    assert_styled_results(algorithm_id, results, log)
-    loaded = result_layers(results)
+    loaded = assert_styled_results(algorithm_id, results, log)
     for name in RESULT_LAYERS[algorithm_id]:
         seen.append(layer_png(loaded[name], shots / f"result-{algorithm_id}-{name.lower()}.png"))
     record(shots, seen)

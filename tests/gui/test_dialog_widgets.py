@@ -4,7 +4,7 @@ and keystrokes typed into it change its value."""
 from __future__ import annotations
 
 import pytest
-from gui_driver import RUNNABLE, same, type_into
+from gui_driver import RUNNABLE, fill, same, type_into
 from qgis.core import QgsProcessingParameterDefinition
 
 ALL = (*RUNNABLE, "setupbackend")
@@ -33,14 +33,12 @@ def dialog_for(algorithm_id: str):
 
 
 def pick_parent_layers(algorithm, panel, layers) -> None:
-    from qgis.core import QgsProcessingContext, QgsProject
-
-    context = QgsProcessingContext()
-    context.setProject(QgsProject.instance())
-    for parameter in algorithm.parameterDefinitions():
-        layer = layers.get(PARENT_LAYER.get(parameter.name(), ""))
-        if layer is not None and parameter.type() == "vector":
-            panel.wrappers[parameter.name()].setParameterValue(layer, context)
+    parents = {
+        parameter.name(): layers[PARENT_LAYER[parameter.name()]]
+        for parameter in algorithm.parameterDefinitions()
+        if parameter.name() in PARENT_LAYER and parameter.type() == "vector"
+    }
+    fill(panel.wrappers, parents)
 
 
 @pytest.mark.parametrize("algorithm_id", ALL)

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from gui_driver import RUNNABLE, find, recording_feedback, type_text
+from gui_driver import RUNNABLE, as_sources, find, recording_feedback, type_text
 from inputs import RESULT_LAYERS, required_inputs
 from qgis.core import QgsMapLayer, QgsProcessingException
 from qgis.PyQt.QtCore import QCoreApplication
@@ -29,9 +29,7 @@ TYPED = {
 def static_source(value):
     from qgis.core import QgsProcessingModelChildParameterSource
 
-    if isinstance(value, list):
-        value = [item.source() if isinstance(item, QgsMapLayer) else item for item in value]
-    return QgsProcessingModelChildParameterSource.fromStaticValue(value)
+    return QgsProcessingModelChildParameterSource.fromStaticValue(as_sources(value))
 
 
 WRITTEN_TABLES: list[str] = []  # the tables the model runs wrote into the shared GeoPackage

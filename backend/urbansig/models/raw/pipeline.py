@@ -78,7 +78,7 @@ def skip_outside(
     if not outside.any():
         return points, x, y
     if outside.all():
-        normaliser.check_fits(x, y, "MODEL")
+        normaliser.check_fits(x, y, "MODEL")  # raises: the run has nothing within the area
     users, counts = np.unique(points.user[outside], return_counts=True)
     order = np.argsort(-counts, kind="stable")
     named = ", ".join(f"{points.user_ids[users[i]]} ({counts[i]:,})" for i in order[:10])
