@@ -43,7 +43,7 @@ def _peak_rss_mb() -> float:
 
 def read_city(city: Path, size: str, seed: int, image_size: int):
     """The synthetic city's regions and RegionData, read with the job's readers."""
-    from urbansig.jobs.embedregionsmusecl import _read_modalities, _read_regions
+    from urbansig.io.musecl_inputs import read_modalities, read_numbered_regions
     from urbansig.protocol import Events
 
     if not (city / "manifest.json").exists():
@@ -68,9 +68,9 @@ def read_city(city: Path, size: str, seed: int, image_size: int):
         "pois": city / "pois.gpkg",
         "od": city / "od_flows.csv",
     }
-    regions = _read_regions(str(city / "regions.gpkg"), "region_id")
+    regions = read_numbered_regions(str(city / "regions.gpkg"), "region_id")
     events = Events(io.StringIO())
-    data, _ = _read_modalities(regions, inputs, params, (), events.stage(0, 1))
+    data, _ = read_modalities(regions, inputs, params, (), events.stage(0, 1))
     return regions, data
 
 

@@ -103,7 +103,7 @@ def test_text_fields_auto_none_and_named(tmp_path: Path):
 
 
 def test_musecl_text_fields_default_is_lenient_and_empty_means_none(tmp_path: Path):
-    from urbansig.jobs.embedregionsmusecl import poi_text_fields
+    from urbansig.io.musecl_inputs import poi_text_fields
     from urbansig.parameters import default
     from urbansig.protocol import JobSpec
     from urbansig.runtime import apply_defaults, get_job

@@ -12,6 +12,7 @@ import pytest
 
 from urbansig.models.predictor import (
     IndicatorPredictor,
+    PredictorSettings,
     RegressionData,
     evaluate_features,
     make_splits,
@@ -49,7 +50,9 @@ def test_ridge_matches_scikit_learn_and_recovers_a_linear_relation():
     from sklearn.preprocessing import StandardScaler
 
     X, y, z = linear_data()
-    model = IndicatorPredictor("ridge", log_target=True).fit(RegressionData(X[:300], y[:300]))
+    model = IndicatorPredictor(PredictorSettings("ridge", log_target=True)).fit(
+        RegressionData(X[:300], y[:300])
+    )
     scaler = StandardScaler().fit(X[:300])
     reference = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(scaler.transform(X[:300]), z[:300])
     expected = reference.predict(scaler.transform(X[300:]))
@@ -116,7 +119,7 @@ def test_auto_log_target_for_counts_and_skewed_values():
 @pytest.mark.parametrize("kind", ["mlp", "ridge", "gbm", "mean"])
 def test_save_load_round_trip_gives_identical_predictions(tmp_path, kind):
     X, y, _ = linear_data(n=200)
-    model = IndicatorPredictor(kind, hidden=(16, 8), epochs=30, seed=1, device="cpu")
+    model = IndicatorPredictor(PredictorSettings(kind, (16, 8), epochs=30), "cpu", seed=1)
     model.fit(RegressionData(X[:120], y[:120], X[120:160], y[120:160], list("abcde")))
     model.calibrate(X[120:160], y[120:160], 0.8)
     path = model.save(tmp_path / f"{kind}.pt")
@@ -135,8 +138,10 @@ def test_loading_another_methods_model_is_bad_input(tmp_path):
     from urbansig.models.serialization import save_model
 
     path = save_model(tmp_path / "other.pt", "embedregionsmusecl", {}, {"w": torch.zeros(1)})
-    with pytest.raises(BadInput, match="TRAINED_MODEL: .*embedregionsmusecl"):
+    with pytest.raises(BadInput, match="^MODEL: .*embedregionsmusecl"):
         IndicatorPredictor.load(path)
+    with pytest.raises(BadInput, match="TRAINED_MODEL: .*embedregionsmusecl"):
+        IndicatorPredictor.load(path, parameter="TRAINED_MODEL")
 
 
 # -- splits and intervals -----------------------------------------------------------------
@@ -176,7 +181,8 @@ def test_conformal_halfwidth_rank():
 def test_conformal_interval_coverage_is_about_right(kind):
     X, y, _ = linear_data(n=3400, noise=0.5, seed=5)
     fit, cal, test = slice(0, 600), slice(600, 1400), slice(1400, None)
-    model = IndicatorPredictor(kind, epochs=60, patience=10, hidden=(16,), device="cpu")
+    settings = PredictorSettings(kind, hidden=(16,), epochs=60, patience=10)
+    model = IndicatorPredictor(settings, device="cpu")
     model.fit(RegressionData(X[fit], y[fit], X[cal], y[cal]))
     model.calibrate(X[cal], y[cal], coverage=0.9)
     lower, upper = model.predict_interval(X[test])
@@ -371,7 +377,7 @@ def test_helsinki_population_from_poi_counts_runs_through_the_job(tmp_path):
 def test_numeric_text_from_a_joined_csv_is_read_as_numbers():
     import pandas as pd
 
-    from urbansig.jobs.predictindicator import numeric_text
+    from urbansig.io.vector import numeric_text
 
     converted = numeric_text(pd.Series(["1.5", " 2", None, ""], dtype=object))
     assert converted.dtype == "float64"
@@ -385,9 +391,9 @@ def test_settings_defaults_are_the_parameter_tables():
 
     model = IndicatorPredictor()
     for key in ("model", "epochs", "lr", "patience", "batch_size"):
-        assert getattr(model, key) == default("predictindicator", key), key
+        assert getattr(model.settings, key) == default("predictindicator", key), key
     hidden = tuple(int(v) for v in default("predictindicator", "hidden").split(","))
-    assert model.hidden == hidden
+    assert model.hidden == model.settings.hidden == hidden
 
 
 def _plain_table(tmp_path) -> Path:
@@ -448,7 +454,8 @@ def test_back_transformed_predictions_stay_in_the_training_range():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2))
     y = np.expm1(3.0 + 0.5 * X[:, 0])
-    predictor = IndicatorPredictor(model="ridge", log_target=True).fit(RegressionData(X, y))
+    settings = PredictorSettings(model="ridge", log_target=True)
+    predictor = IndicatorPredictor(settings).fit(RegressionData(X, y))
     far = np.array([[40.0, 0.0], [-40.0, 0.0], [0.0, 0.0]])
     pred = predictor.predict(far)
     assert predictor.n_clipped == 2
@@ -477,3 +484,32 @@ def test_clipping_keeps_a_spatial_split_near_the_mean_predictor(tmp_path):
     ridge, mean = rows["ridge"], rows["mean"]
     assert ridge["r2_orig_mean"] > mean["r2_orig_mean"] - 3 * max(ridge["r2_orig_std"], 0.1)
     assert any("held to it" in e.get("message", "") for e in events if e["event"] == "warning")
+
+
+def test_the_training_summary_is_saved_with_the_model(tmp_path):
+    from urbansig.models.serialization import load_model
+
+    X, y, _ = linear_data(n=60)
+    model = IndicatorPredictor(PredictorSettings("ridge")).fit(RegressionData(X, y))
+    config, _ = load_model(model.save(tmp_path / "plain.pt"), "predictindicator", "MODEL")
+    assert "training" not in config
+    model.training = {"target_field": "y"}
+    config, _ = load_model(model.save(tmp_path / "m.pt"), "predictindicator", "MODEL")
+    assert config["training"] == {"target_field": "y"}
+
+
+def test_the_predictor_imports_no_table_or_learning_library():
+    """models/predictor reads no files: pandas, geopandas and scikit-learn come in on use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, urbansig.models.predictor, urbansig.models.predictor.figures; "
+        "print([m for m in ('pandas', 'geopandas', 'sklearn') if m in sys.modules])"
+    )
+    backend = Path(__file__).resolve().parents[2] / "backend"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={"PYTHONPATH": str(backend), "PATH": ""},
+    )  # fmt: skip
+    assert out.stdout.strip() == "[]"

@@ -214,6 +214,10 @@ def test_save_load_gives_identical_embeddings(tmp_path):
     assert loaded.step_s == 1800 and loaded.seq_len == 8 and loaded.norm == norm
     assert loaded.config["step_s"] == 1800
     np.testing.assert_array_equal(loaded.transform(seq), method.transform(seq))
+    np.testing.assert_array_equal(loaded.embed(seq), method.transform(seq))
+    assert "training" not in loaded.config  # none set: none written
+    method.training = {"n_points": 7}
+    assert RawModel.load(method.save(tmp_path / "t.pt")).config["training"] == {"n_points": 7}
 
 
 def test_a_file_written_by_the_earlier_save_raw_still_loads(tmp_path):
@@ -519,3 +523,28 @@ def test_settings_defaults_are_the_parameter_tables():
     assert config.max_len == default("pooltrajectoriesraw", "seq_len")
     assert method.step_s == default("pooltrajectoriesraw", "step_minutes") * 60
     assert method.max_gap_s == default("pooltrajectoriesraw", "max_gap_minutes") * 60
+
+
+def test_the_helpers_defaults_are_the_parameter_tables():
+    import inspect
+
+    from urbansig.models.raw.profiles import handcrafted_features
+    from urbansig.parameters import default
+
+    def defaults(function) -> dict:
+        return {k: p.default for k, p in inspect.signature(function).parameters.items()}
+
+    table = {k: default("pooltrajectoriesraw", k) for k in ("pooling", "min_visits")}
+    assert defaults(resample)["step_s"] == table_s("step_minutes")
+    assert defaults(resample)["max_gap_s"] == table_s("max_gap_minutes")
+    assert MarkovGrid().cell_size == default("pooltrajectoriesraw", "markov_cell_m")
+    for function in (home_work, handcrafted_features):
+        assert defaults(function)["cell_m"] == default("pooltrajectoriesraw", "markov_cell_m")
+    assert defaults(pool_regions)["how"] == table["pooling"]
+    assert defaults(pool_regions)["min_visits"] == table["min_visits"]
+
+
+def table_s(key: str) -> int:
+    from urbansig.parameters import default
+
+    return int(default("pooltrajectoriesraw", key) * 60)

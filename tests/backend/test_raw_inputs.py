@@ -68,13 +68,13 @@ def test_every_region_reader_refuses_repeated_ids_with_the_same_message(city):
     import geopandas as gpd
 
     from urbansig.io.flows import region_ids
+    from urbansig.io.musecl_inputs import read_numbered_regions
     from urbansig.io.regions import read_regions
-    from urbansig.jobs.embedregionsmusecl import _read_regions
 
     path = str(city / "repeated.gpkg")
     readers = (
         lambda: read_regions(path, id_field="region_id"),
-        lambda: _read_regions(path, "region_id"),
+        lambda: read_numbered_regions(path, "region_id"),
         lambda: region_ids(gpd.read_file(path), "region_id"),
     )
     for read in readers:

@@ -8,13 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from urbansig import parameters
 from urbansig.jobs import Job
 from urbansig.jobs.pooltrajectoriesraw import report_cleaning
+from urbansig.models.raw import MARKOV_CELL_M  # home/work grid: the training job's default
 from urbansig.protocol import BadInput, Events, JobSpec
-
-# the grid of the home/work estimates: the training job's default
-MARKOV_CELL_M = parameters.default("pooltrajectoriesraw", "markov_cell_m")
 
 
 def run(spec: JobSpec, events: Events) -> dict[str, Any]:
@@ -59,7 +56,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     )
     run_metrics: dict[str, Any] = {"n_users": len(seq.user_ids)}
     events.progress(0.1, "Embedding users")
-    embeddings = method.transform(seq, events.stage(0.1, 0.6))
+    embeddings = method.embed(seq, events.stage(0.1, 0.6))
     from urbansig.io.users import write_table
     from urbansig.io.vector import write_layer
 

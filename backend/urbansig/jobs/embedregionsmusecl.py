@@ -1,26 +1,26 @@
 """Job ``embedregionsmusecl``: MuseCL multi-semantic contrastive region embeddings.
 
 Reads a region layer and any two or more modalities (remote-sensing raster, street-view
-images, POIs, OD flows or in/out fields), trains MuseCL (or applies a saved model) and
-writes the regions with ``emb_000 ...``, per-modality attention weights, per-region counts
-and a ``no_data`` flag, plus an optional model file and HTML report.
+images, POIs, OD flows or in/out fields; the readers are :mod:`urbansig.io.musecl_inputs`),
+trains MuseCL (or applies a saved model) and writes the regions with ``emb_000 ...``,
+per-modality attention weights, per-region counts and a ``no_data`` flag, plus an optional
+model file and HTML report.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from urbansig.io.musecl_inputs import read_numbered_regions
 from urbansig.jobs import Job
 from urbansig.protocol import BadInput, Events, JobSpec
 
-IMAGE_CHUNK = 1024
-
 
 def run(spec: JobSpec, events: Events) -> dict[str, Any]:
+    from urbansig.io.musecl_inputs import read_modalities
     from urbansig.models.musecl import MuseCL, MuseCLConfig
     from urbansig.training import resolve_device, seed_everything
 
@@ -29,14 +29,14 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     seed_everything(spec.seed)
     _check_params(params)
     events.progress(0.0, "Reading the regions")
-    regions = _read_regions(inputs["regions"], params["id_field"])
+    regions = read_numbered_regions(inputs["regions"], params["id_field"])
     model = None
     if inputs.get("model"):
         model = MuseCL.load(inputs["model"], device, "MODEL")
         wanted = (*model.fused, model.target)
     else:
         wanted = tuple(m.strip() for m in (params["modalities"] or "").split(",") if m.strip())
-    data, notes = _read_modalities(regions, inputs, params, wanted, events.stage(0.0, 0.2))
+    data, notes = read_modalities(regions, inputs, params, wanted, events.stage(0.0, 0.2))
     ablation_field = params.get("ablation_field") or ""
     if ablation_field and ablation_field not in regions.columns:
         raise BadInput(
@@ -68,12 +68,11 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
             seed=spec.seed,
         )
         model = MuseCL(config, device)
-        model.validate(data)
-        model.prepare(data)
+        model.prepare(data)  # checks the modalities and settings against the data first
         _load_pretrained(model, inputs)
         events.log(f"Modalities fused: {', '.join(model.fused)}; aligned to: {model.target}")
         started = time.perf_counter()
-        model.fit(data, events.stage(0.2, 0.8), prepared=True)
+        model.fit_prepared(data, events.stage(0.2, 0.8))
         train_seconds = time.perf_counter() - started
     else:
         model.check_inputs(data, "MODEL")
@@ -127,220 +126,6 @@ def _check_params(params: dict[str, Any]) -> None:
         raise BadInput(f"LR must be positive, not {params['lr']}.")
     if not 16 <= params["image_size"] <= 512:
         raise BadInput(f"IMAGE_SIZE must be between 16 and 512, not {params['image_size']}.")
-
-
-def _read_regions(path: str, id_field: str):
-    """The region polygons; the default ``region_id`` numbers the rows when absent."""
-    from urbansig.columns import REGION_ID
-    from urbansig.io.regions import read_regions
-
-    regions = read_regions(path, id_field=id_field)
-    if id_field not in regions.columns:
-        regions[REGION_ID] = np.arange(len(regions)).astype(str)
-    return regions
-
-
-def _metric_crs(regions):
-    return regions.crs if not regions.crs.is_geographic else regions.estimate_utm_crs()
-
-
-def _read_modalities(regions, inputs, params, wanted, events):
-    """RegionData for the modalities the inputs give (those in ``wanted`` when given)."""
-    from urbansig.models.musecl import RegionData
-
-    n = len(regions)
-    projected = regions.to_crs(_metric_crs(regions))
-    centroids = projected.geometry.centroid
-    data = RegionData(n=n, coords=np.column_stack([centroids.x, centroids.y]))
-    notes: list[str] = []
-    want = set(wanted) if wanted else None
-    ids = regions[params["id_field"]].astype(str).to_numpy()
-    if inputs.get("raster") and (want is None or "rs" in want):
-        events.progress(0.0, "Cropping the raster")
-        data.rs, data.rs_valid = _read_raster(inputs["raster"], regions, params["image_size"])
-    if inputs.get("streetview") and (want is None or "sv" in want):
-        events.progress(0.3, "Reading street-view images")
-        data.sv, data.sv_region = _read_streetview(
-            inputs["streetview"], params["image_field"], regions, params["image_size"], events
-        )
-    if (inputs.get("pois")) and (want is None or {"poi_text", "poi_counts"} & want):
-        events.progress(0.7, "Reading POIs")
-        cats, texts, where = _read_pois(inputs["pois"], params, regions)
-        data.poi_category, data.poi_text, data.poi_region = cats, texts, where
-    flows = None
-    if inputs.get("od") and (params.get("in_field") or params.get("out_field")):
-        raise BadInput(
-            "IN_FIELD/OUT_FIELD: give the flows either as the OD table or as the regions' "
-            "inflow and outflow fields, not both."
-        )
-    if inputs.get("od") and (want is None or "flow" in want):
-        flows, valid = _read_od(inputs["od"], params, ids)
-        notes.append("flows: in/out totals from the OD table")
-    elif params.get("in_field") or params.get("out_field"):
-        flows, valid = _flow_fields(regions, params)
-        notes.append(f"flows: fields {params['in_field']} / {params['out_field']}")
-    if flows is not None:
-        data.flows, data.flow_valid = flows, valid
-    events.progress(1.0, "Inputs read")
-    return data, notes
-
-
-def _read_raster(path: str, regions, size: int):
-    try:
-        from urbansig.io.raster import NoOverlap, crop_regions
-    except ImportError as exc:  # the raster reader ships with the backend
-        raise BadInput(f"RASTER: raster reading is unavailable in this backend ({exc}).") from exc
-    crops, valid, problems = [], [], []
-    for start in range(0, len(regions), IMAGE_CHUNK):
-        part = regions.iloc[start : start + IMAGE_CHUNK]
-        try:
-            c, v = crop_regions(Path(path), part, size)
-        except NoOverlap as exc:  # this chunk lies outside the raster (unreadable: BadInput)
-            problems.append(str(exc))
-            c = np.zeros((len(part), 1, size, size), dtype=np.float32)
-            v = np.zeros(len(part), dtype=bool)
-        crops.append(np.clip(np.rint(c * 255.0), 0, 255).astype(np.uint8))
-        valid.append(np.asarray(v, dtype=bool))
-    valid_all = np.concatenate(valid)
-    if not valid_all.any():
-        detail = problems[0] if problems else "every crop is empty (nodata)"
-        raise BadInput(f"RASTER: no region has raster data: {detail}")
-    bands = max(c.shape[1] for c in crops)
-    crops = [
-        c if c.shape[1] == bands else np.zeros((len(c), bands, size, size), np.uint8) for c in crops
-    ]
-    return np.concatenate(crops), valid_all
-
-
-def _assign(points, regions):
-    """Region position of each point (-1 outside every region)."""
-    import geopandas as gpd
-
-    pts = points.to_crs(regions.crs) if points.crs != regions.crs else points
-    frame = gpd.GeoDataFrame(
-        {"_pt": np.arange(len(pts))}, geometry=pts.geometry.values, crs=regions.crs
-    )
-    joined = gpd.sjoin(
-        frame,
-        regions[[regions.geometry.name]].assign(_region=np.arange(len(regions))),
-        predicate="within",
-    )
-    joined = joined.drop_duplicates("_pt")
-    where = np.full(len(pts), -1, dtype=np.int64)
-    where[joined["_pt"].to_numpy()] = joined["_region"].to_numpy()
-    return where
-
-
-def _read_streetview(path: str, image_field: str, regions, size: int, events):
-    from urbansig.io.vector import read_layer
-
-    try:
-        from urbansig.io.images import load_images
-    except ImportError as exc:
-        raise BadInput(f"STREETVIEW: image reading is unavailable ({exc}).") from exc
-    points = read_layer(path, "STREETVIEW")
-    if image_field not in points.columns:
-        raise BadInput(f"IMAGE_FIELD: the street-view layer has no field {image_field!r}.")
-    where = _assign(points, regions)
-    keep = np.flatnonzero(where >= 0)
-    if not len(keep):
-        raise BadInput("STREETVIEW: no street-view point lies inside a region.")
-    base = Path(path).parent
-    paths = [
-        p if p.is_absolute() else base / p
-        for p in (Path(str(v)) for v in points[image_field].iloc[keep])
-    ]
-    images = np.empty((len(paths), 3, size, size), dtype=np.uint8)
-    for start in range(0, len(paths), IMAGE_CHUNK):
-        events.check_cancelled()
-        chunk = load_images(paths[start : start + IMAGE_CHUNK], size, parameter="STREETVIEW")
-        images[start : start + len(chunk)] = np.clip(np.rint(chunk * 255.0), 0, 255)
-        events.progress(0.3 + 0.4 * (start + len(chunk)) / len(paths), "Reading images")
-    return images, where[keep]
-
-
-def poi_text_fields(value: str | None) -> tuple[str, ...] | None:
-    """TEXT_FIELDS for the POI reader: the declared default (or nothing) reads the text of
-    a ``text`` or ``name`` field where the layer has one; an empty value reads no text."""
-    from urbansig.parameters import default
-
-    if value is None or value == default("embedregionsmusecl", "text_fields"):
-        return None
-    return tuple(f.strip() for f in value.split(",") if f.strip())
-
-
-def _read_pois(path: str, params, regions):
-    try:
-        from urbansig.io.poi import read_pois
-    except ImportError as exc:
-        raise BadInput(f"POIS: POI reading is unavailable ({exc}).") from exc
-    text_fields = poi_text_fields(params.get("text_fields"))
-    try:
-        pois = read_pois(
-            Path(path), category_field=params["category_field"], text_fields=text_fields
-        )
-    except BadInput as exc:
-        raise BadInput(f"POIS: {exc}") if not str(exc).startswith("POIS") else exc from exc
-    cats = pois["category"].astype("string").fillna("").str.strip()
-    has = (cats != "").to_numpy()
-    if not has.any():
-        raise BadInput(
-            f"POIS: no POI has a category in field {params['category_field']!r}; choose the "
-            "field holding the POI type with CATEGORY_FIELD."
-        )
-    pois = pois[has]
-    where = _assign(pois, regions)
-    if not (where >= 0).any():
-        raise BadInput("POIS: no POI lies inside a region; check that the layers overlap.")
-    texts = pois["text"].astype("string").fillna("").tolist() if "text" in pois else None
-    return cats[has].tolist(), texts, where
-
-
-def _read_od(path: str, params, ids: np.ndarray):
-    import pandas as pd
-
-    from urbansig.io.tables import read_od
-
-    try:
-        od = read_od(
-            Path(path), params["od_origin"], params["od_destination"], params["od_count"] or None
-        )
-    except BadInput as exc:
-        raise BadInput(f"OD: {exc}") from exc
-    index = pd.Index(ids)
-    out_sum = od.groupby("origin")["count"].sum()
-    in_sum = od.groupby("destination")["count"].sum()
-    flows = np.column_stack(
-        [
-            in_sum.reindex(index).fillna(0.0).to_numpy(),
-            out_sum.reindex(index).fillna(0.0).to_numpy(),
-        ]
-    ).astype(np.float64)
-    valid = index.isin(out_sum.index) | index.isin(in_sum.index)
-    if not valid.any():
-        raise BadInput(
-            "OD: no origin or destination matches the regions' ID_FIELD values; "
-            "the table's ids must be the region ids."
-        )
-    return flows, np.asarray(valid)
-
-
-def _flow_fields(regions, params):
-    import pandas as pd
-
-    names = [params.get("in_field") or "", params.get("out_field") or ""]
-    if not all(names):
-        raise BadInput("IN_FIELD and OUT_FIELD must be given together (inflow and outflow fields).")
-    for key, name in zip(("IN_FIELD", "OUT_FIELD"), names):
-        if name not in regions.columns:
-            raise BadInput(f"{key}: the regions have no field {name!r}.")
-        if not pd.api.types.is_numeric_dtype(regions[name]):
-            raise BadInput(f"{key}: {name} holds text, not numbers; choose a numeric field.")
-    values = np.column_stack([pd.to_numeric(regions[f], errors="coerce") for f in names])
-    valid = np.isfinite(values).all(1)
-    if (values[valid] < 0).any():
-        raise BadInput("IN_FIELD/OUT_FIELD: flows must not be negative.")
-    return np.nan_to_num(values), valid
 
 
 def _load_pretrained(model, inputs) -> None:
@@ -433,7 +218,7 @@ def _write_outputs(spec, regions, model, result, rows, field, notes, metrics) ->
         crs=regions.crs,
     )
     if outputs.get("output_model") and not spec.inputs.get("model"):
-        model.save(outputs["output_model"], {"training": {"regions": len(regions)}})
+        model.save(outputs["output_model"])  # with the number of training regions
     if outputs.get("output_report"):
         _report(spec, regions, model, result, labels, pca, rows, field, notes, metrics)
     write_layer(frame, outputs["output"])

@@ -108,7 +108,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
         train = RawData(seq.select(np.flatnonzero(~holdout)), crs)
         method.fit(train, events.stage(0.08, 0.75))
         run_metrics.update(method.metrics)
-    embeddings = method.transform(seq, events.stage(0.75, 0.85))
+    embeddings = method.embed(seq, events.stage(0.75, 0.85))
     events.progress(0.85, "Evaluating next-point prediction")
     wf.evaluate_next_points(
         method, seq, holdout, params["horizon_steps"], params["markov_cell_m"], evaluation
@@ -141,19 +141,19 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
             seq, embeddings, holdout, method.utc_offset_s, params["markov_cell_m"],
             labels=kept_labels,
         )  # fmt: skip
-    training = {
+    method.training = {
         "n_points": n_raw,
         "n_users": len(seq.user_ids),
         "train_loss": method.history.train_loss if method.history else [],
         "torch_version": torch.__version__,
     }
     with torch.no_grad():
-        written = write(method, region_layer, users, outputs, training, evaluation)
+        written = write(method, region_layer, users, outputs, evaluation)
     events.progress(1.0, "Done")
     return {"outputs": written, "metrics": metrics}
 
 
-def write(method, region_layer, users, outputs, training, evaluation) -> dict[str, str]:
+def write(method, region_layer, users, outputs, evaluation) -> dict[str, str]:
     """The region layer, and when asked the user table, the model file and the report."""
     from urbansig.io.users import write_table
     from urbansig.io.vector import write_layer
@@ -163,7 +163,7 @@ def write(method, region_layer, users, outputs, training, evaluation) -> dict[st
     if users is not None:
         written["output_users"] = str(write_table(users, outputs["output_users"]))
     if outputs.get("output_model"):
-        path = method.save(outputs["output_model"], evaluation.metrics, training)
+        path = method.save(outputs["output_model"], evaluation.metrics)
         written["output_model"] = str(path)
     if outputs.get("output_report"):
         rep = wf.report(method, evaluation, evaluation.metrics)

@@ -19,13 +19,29 @@ from typing import Any
 import numpy as np
 
 from urbansig.columns import PRED_LOWER, PRED_UPPER, PREDICTION, RESIDUAL, SPLIT
-from urbansig.io.vector import has_geometry, numeric_text
+from urbansig.io.vector import has_geometry
 from urbansig.jobs import Job
 from urbansig.protocol import BadInput, Events, JobSpec
 
 PRED_LITERATURE = "pred_literature"
 OUTPUT_COLUMNS = (PREDICTION, RESIDUAL, SPLIT, PRED_LOWER, PRED_UPPER, PRED_LITERATURE)
 BASELINES = ("ridge", "gbm", "mean")
+
+
+@dataclass
+class Labelled:
+    """The data to train on: every region's features ``X`` and target ``y`` (NaN where
+    unknown), the indices ``rows`` of the regions with a known target and their part of
+    both (``X_lab``, ``y_lab``), and the resolved LOG_TARGET."""
+
+    X: np.ndarray
+    y: np.ndarray
+    rows: np.ndarray
+    X_lab: np.ndarray
+    y_lab: np.ndarray
+    fields: list[str]
+    target_field: str
+    log_target: bool
 
 
 @dataclass
@@ -79,77 +95,8 @@ def _names(fields: list[str], limit: int = 20) -> str:
     return ", ".join(fields[:limit]) + more
 
 
-def feature_fields(frame, params: dict[str, Any]) -> list[str]:
-    """The feature fields: FEATURE_FIELDS (a list) or every field starting FEATURE_PREFIX."""
-    listed = _listed_fields(params)
-    prefix = params.get("feature_prefix") or ""
-    geometry = frame.geometry.name if has_geometry(frame) else None
-    columns = [c for c in frame.columns if c != geometry]
-    if listed:
-        missing = [f for f in listed if f not in columns]
-        if missing:
-            raise BadInput(
-                f"FEATURE_FIELDS: {', '.join(missing)} not in the INPUT layer; its fields are "
-                f"{', '.join(columns[:30])}."
-            )
-        return listed
-    if not prefix:
-        raise BadInput("Give FEATURE_FIELDS (comma-separated) or FEATURE_PREFIX (e.g. emb_).")
-    matched = [c for c in columns if c.startswith(prefix) and c not in OUTPUT_COLUMNS]
-    if not matched:
-        raise BadInput(
-            f"FEATURE_PREFIX: no field of the INPUT layer starts with {prefix!r}; its fields are "
-            f"{', '.join(columns[:30])}."
-        )
-    return matched
-
-
-def feature_matrix(frame, fields: list[str], parameter: str = "FEATURE_FIELDS") -> np.ndarray:
-    """Numeric features (n, d) as float64; BadInput naming non-numeric or NULL fields."""
-    import pandas as pd
-
-    columns = []
-    for name in fields:
-        column = numeric_text(frame[name])
-        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
-            raise BadInput(f"{parameter}: field {name} is not numeric ({column.dtype}).")
-        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = int((~np.isfinite(values)).sum())
-        if bad:
-            raise BadInput(
-                f"{parameter}: field {name} is NULL (or not finite) in {bad} of {len(values)} "
-                "regions; fill those values or remove those regions first."
-            )
-        columns.append(values)
-    return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
-
-
-def target_values(frame, field: str) -> np.ndarray:
-    """The target as float64, NaN where NULL (= to be predicted)."""
-    import pandas as pd
-
-    if field not in frame.columns:
-        raise BadInput(f"TARGET_FIELD: {field} is not a field of the INPUT layer.")
-    column = numeric_text(frame[field])
-    if not pd.api.types.is_numeric_dtype(column):
-        raise BadInput(f"TARGET_FIELD: field {field} is not numeric ({column.dtype}).")
-    return column.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def region_coords(frame) -> np.ndarray:
-    """A point inside each region (layer units), for spatial blocks."""
-    if not has_geometry(frame):
-        raise BadInput(
-            "SPLIT: 'spatial' needs region geometries and INPUT is a plain table; use SPLIT "
-            "random (or the literature protocol's K-fold), or give a polygon layer."
-        )
-    if frame.geometry.isna().any() or frame.geometry.is_empty.any():
-        raise BadInput("INPUT: SPLIT 'spatial' needs a geometry for every region.")
-    points = frame.geometry.representative_point()
-    return np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
-
-
 def run(spec: JobSpec, events: Events) -> dict[str, Any]:
+    from urbansig.io.region_table import feature_fields, repeated_regions
     from urbansig.io.vector import read_table
     from urbansig.models.predictor import IndicatorPredictor
 
@@ -174,82 +121,96 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
         )
     if target_field is None:
         raise BadInput("TARGET_FIELD is required to train (or give TRAINED_MODEL to apply one).")
-    fields = [f for f in feature_fields(frame, params) if f != target_field]
+    prefix = params.get("feature_prefix") or ""
+    chosen = feature_fields(frame, _listed_fields(params), prefix, OUTPUT_COLUMNS)
+    fields = [f for f in chosen if f != target_field]
     if not fields:
         raise BadInput("FEATURE_FIELDS: the only feature given is the target itself.")
     return _train(spec, events, frame, fields, target_field, hidden)
 
 
-def repeated_regions(frame) -> str:
-    """'N regions repeat ...' when rows share a geometry (the same region twice), else ''."""
-    if not has_geometry(frame):
-        return ""
-    keys = frame.geometry.normalize().to_wkb()
-    repeated = keys.duplicated() & frame.geometry.notna()
-    if not repeated.any():
-        return ""
-    first = int(repeated.to_numpy().nonzero()[0][0])
-    return f"{int(repeated.sum())} regions repeat another region's geometry (e.g. row {first})"
-
-
 def _train(spec, events, frame, fields, target_field, hidden) -> dict[str, Any]:
+    """Every model on repeated splits; the first repeat's chosen model predicts every region."""
     from urbansig.models.predictor import summarise
     from urbansig.models.predictor.splits import PART_NAMES
 
     params = spec.params
-    X = feature_matrix(frame, fields)
-    y = target_values(frame, target_field)
-    labelled = _labelled(y, target_field)
-    y_lab, X_lab = y[labelled], X[labelled]
-    log_target = _choose_log_target(params["log_target"], y_lab, target_field, events)
-    splits = _make_splits(frame, labelled, params, spec.seed)
+    data = _labelled_data(frame, fields, target_field, params["log_target"], events)
+    splits = _make_splits(frame, data.rows, params, spec.seed)
     options = _options(params, hidden, spec.device)
-    records, predictor = _evaluate(
-        events, X_lab, y_lab, splits, _models(params), log_target, spec.seed, fields, options
-    )
+    records, predictor = _evaluate(events, data, splits, _models(params), options, spec.seed)
     rows = summarise(records)
     part0 = splits[0]
-    _calibrate(predictor, X_lab, y_lab, part0, params["coverage"], events)
+    _calibrate(predictor, data, part0, params["coverage"], events)
     events.progress(0.88, "Predicting every region")
-    pred = predictor.predict(X)
+    pred = predictor.predict(data.X)
     _warn_clipped(events, records, params["model"], predictor.n_clipped, target_field)
-    bounds = predictor.predict_interval(X)
-    split_names = np.full(len(frame), "predicted", dtype=object)
-    split_names[labelled] = np.asarray(PART_NAMES, dtype=object)[part0]
-    metrics = _train_metrics(rows, params["model"], y, bounds, labelled, part0, log_target)
-    metrics["n_predicted"] = int(len(frame) - len(labelled))
+    bounds = predictor.predict_interval(data.X)
+    metrics = _train_metrics(rows, params["model"], data, bounds, part0)
+    metrics["n_predicted"] = int(len(frame) - len(data.rows))
     literature = None
     if params["literature_protocol"]:
-        literature = _literature(X_lab, y_lab, params["folds"], spec.seed, metrics)
+        literature = _literature(data, params["folds"], spec.seed, metrics)
     _emit_metrics(events, rows, metrics)
+    split_names = np.full(len(frame), "predicted", dtype=object)
+    split_names[data.rows] = np.asarray(PART_NAMES, dtype=object)[part0]
+    outcome = Outcome(
+        frame=frame,
+        predictor=predictor,
+        pred=pred,
+        y=data.y,
+        split_names=split_names,
+        bounds=bounds,
+        rows=rows,
+        metrics=metrics,
+        summary=_summary(spec, data, rows),
+        scatter=(data.y_lab, pred[data.rows], split_names[data.rows]),
+        fields=fields,
+        literature=literature,
+    )
+    return _write(spec, events, outcome)
+
+
+def _labelled_data(frame, fields, target_field: str, log_choice: str, events) -> Labelled:
+    """Features and target from ``frame``; BadInput when too few regions are labelled."""
+    from urbansig.io.region_table import feature_matrix, target_values
+
+    X = feature_matrix(frame, fields)
+    y = target_values(frame, target_field)
+    rows = _labelled(y, target_field)
+    y_lab = y[rows]
+    log_target = _choose_log_target(log_choice, y_lab, target_field, events)
+    return Labelled(X, y, rows, X[rows], y_lab, fields, target_field, log_target)
+
+
+def _summary(spec, data: Labelled, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the model file records about the training run."""
+    params = spec.params
     summary = {
-        "target_field": target_field,
-        "n_labelled": len(labelled),
+        "target_field": data.target_field,
+        "n_labelled": len(data.rows),
         "split": params["split"],
         "block_size": params.get("block_size"),
         "repeats": params["repeats"],
         "seed": spec.seed,
         "metrics": rows,
     }
-    scatter = (y_lab, pred[labelled], split_names[labelled])
-    outcome = Outcome(
-        frame, predictor, pred, y, split_names, bounds, rows, metrics, summary, scatter, fields
-    )
-    if literature is not None:
-        outcome.literature = np.full(len(frame), np.nan)
-        outcome.literature[labelled] = literature
+    if params["literature_protocol"]:
         summary["literature_folds"] = params["folds"]
-    return _write(spec, events, outcome)
+    return summary
 
 
-def _literature(X_lab, y_lab, folds: int, seed: int, metrics: dict[str, Any]) -> np.ndarray:
-    """The literature protocol's metrics into ``metrics``; its out-of-fold predictions."""
+def _literature(data: Labelled, folds: int, seed: int, metrics: dict[str, Any]) -> np.ndarray:
+    """The literature protocol's metrics into ``metrics``; its out-of-fold predictions for
+    the labelled regions (NaN for the others)."""
     from urbansig.models.predictor import literature_protocol
 
-    scored, oof = literature_protocol(X_lab, y_lab, folds, seed)
+    scored, oof = literature_protocol(data.X_lab, data.y_lab, folds, seed)
     metrics.update({f"literature_{k}": v for k, v in scored.items()})
     metrics["literature_folds"] = folds
-    return oof
+    column = np.full(len(data.y), np.nan)
+    column[data.rows] = oof
+    return column
 
 
 def _warn_clipped(events, records, model: str, n_final: int, target_field: str) -> None:
@@ -289,6 +250,7 @@ def _choose_log_target(choice: str, y_lab: np.ndarray, target_field: str, events
 
 
 def _make_splits(frame, labelled: np.ndarray, params: dict[str, Any], seed: int):
+    from urbansig.io.region_table import region_coords
     from urbansig.models.predictor import make_splits
 
     coords = region_coords(frame.iloc[labelled]) if params["split"] == "spatial" else None
@@ -316,7 +278,7 @@ def _options(params: dict[str, Any], hidden: tuple[int, ...], device: str) -> di
     }
 
 
-def _evaluate(events, X_lab, y_lab, splits, models, log_target, seed, fields, options):
+def _evaluate(events, data: Labelled, splits, models, options, seed: int):
     """Every model on every split: metric records and the first repeat's chosen model."""
     from urbansig.models.predictor import evaluate_split
     from urbansig.models.predictor.splits import TEST
@@ -331,8 +293,9 @@ def _evaluate(events, X_lab, y_lab, splits, models, log_target, seed, fields, op
             stage = train_events.stage(step / total, (step + 1) / total)
             stage.progress(0.0, f"repeat {r + 1}/{len(splits)}: {model}")
             predictor, metrics, _ = evaluate_split(
-                X_lab, y_lab, part, model, log_target, seed + r, stage, fields, **options
-            )
+                data.X_lab, data.y_lab, part, model, data.log_target, seed + r, stage,
+                data.fields, **options,
+            )  # fmt: skip
             records.append(
                 {
                     "model": model,
@@ -347,13 +310,13 @@ def _evaluate(events, X_lab, y_lab, splits, models, log_target, seed, fields, op
     return records, main_predictor
 
 
-def _calibrate(predictor, X_lab, y_lab, part0, coverage: float, events) -> None:
+def _calibrate(predictor, data: Labelled, part0, coverage: float, events) -> None:
     """Split-conformal interval from the first repeat's validation part."""
     from urbansig.models.predictor.conformal import min_calibration_size
     from urbansig.models.predictor.splits import VALIDATION
 
     val0 = part0 == VALIDATION
-    if not predictor.calibrate(X_lab[val0], y_lab[val0], coverage):
+    if not predictor.calibrate(data.X_lab[val0], data.y_lab[val0], coverage):
         events.warning(
             f"COVERAGE {coverage}: the validation part has {int(val0.sum())} regions; "
             f"at least {min_calibration_size(coverage)} are needed for a guaranteed "
@@ -361,16 +324,17 @@ def _calibrate(predictor, X_lab, y_lab, part0, coverage: float, events) -> None:
         )
 
 
-def _train_metrics(rows, model, y, bounds, labelled, part0, log_target) -> dict[str, Any]:
+def _train_metrics(rows, model: str, data: Labelled, bounds, part0) -> dict[str, Any]:
     """The chosen model's metrics plus the interval's coverage on the first test part."""
     from urbansig.models.predictor.splits import TEST
 
     lower, upper = bounds
-    test_rows = labelled[part0 == TEST]
+    test_rows = data.rows[part0 == TEST]
+    y = data.y
     inside = (y[test_rows] >= lower[test_rows]) & (y[test_rows] <= upper[test_rows])
     metrics = _metrics(rows, model)
     metrics["interval_coverage_test"] = float(inside.mean()) if len(inside) else float("nan")
-    metrics.update({"log_target": log_target, "n_labelled": len(labelled)})
+    metrics.update({"log_target": data.log_target, "n_labelled": len(data.rows)})
     return metrics
 
 
@@ -413,7 +377,8 @@ def _model_fields(params: dict[str, Any], predictor, events) -> list[str]:
 
 
 def _apply(spec, events, frame, predictor, target_field) -> dict[str, Any]:
-    from urbansig.models.predictor import score
+    """A TRAINED_MODEL predicts every region; the regions with a known target are scored."""
+    from urbansig.io.region_table import feature_matrix, target_values
 
     fields = _model_fields(spec.params, predictor, events)
     missing = [f for f in fields if f not in frame.columns]
@@ -433,9 +398,33 @@ def _apply(spec, events, frame, predictor, target_field) -> dict[str, Any]:
         )
     bounds = predictor.predict_interval(X) if predictor.halfwidth is not None else None
     y = target_values(frame, target_field) if target_field else np.full(len(frame), np.nan)
+    known, rows, metrics = _score_known(events, predictor, y, pred, bounds, target_field)
+    outcome = Outcome(
+        frame=frame,
+        predictor=predictor,
+        pred=pred,
+        y=y,
+        split_names=np.full(len(frame), "predicted", dtype=object),
+        bounds=bounds,
+        rows=rows,
+        metrics=metrics,
+        summary={"target_field": target_field, "applied_model": str(spec.inputs["trained_model"])},
+        scatter=(y[known], pred[known], np.full(int(known.sum()), "test", dtype=object)),
+        fields=fields,
+    )
+    return _write(spec, events, outcome)
+
+
+def _score_known(
+    events, predictor, y: np.ndarray, pred: np.ndarray, bounds, target_field: str | None
+) -> tuple[np.ndarray, list[dict[str, Any]], dict[str, Any]]:
+    """The applied model's scores on the regions with a known target: (which are scored,
+    the metric row, the metrics)."""
+    from urbansig.models.predictor import score
+
     known = np.isfinite(y)
-    metrics: dict[str, Any] = {"n_predicted": len(frame), "n_labelled": int(known.sum())}
-    rows = []
+    metrics: dict[str, Any] = {"n_predicted": len(y), "n_labelled": int(known.sum())}
+    rows: list[dict[str, Any]] = []
     if predictor.log_target and np.any(y[known] < 0):
         events.warning(
             f"TARGET_FIELD: {target_field} has negative values; not scored on log scale."
@@ -454,20 +443,33 @@ def _apply(spec, events, frame, predictor, target_field) -> dict[str, Any]:
         inside = (y[known] >= bounds[0][known]) & (y[known] <= bounds[1][known])
         metrics["interval_coverage_test"] = float(inside.mean())
         events.metric("interval_coverage_test", metrics["interval_coverage_test"])
-    split_names = np.full(len(frame), "predicted", dtype=object)
-    summary = {"target_field": target_field, "applied_model": str(spec.inputs["trained_model"])}
-    scatter = (y[known], pred[known], np.full(int(known.sum()), "test", dtype=object))
-    outcome = Outcome(
-        frame, predictor, pred, y, split_names, bounds, rows, metrics, summary, scatter, fields
-    )
-    return _write(spec, events, outcome)
+    return known, rows, metrics
 
 
 def _write(spec, events, outcome: Outcome) -> dict[str, Any]:
+    """The output layer, and when asked the model file and the report."""
     from urbansig.io.vector import write_layer
 
-    frame, predictor, y, bounds = outcome.frame, outcome.predictor, outcome.y, outcome.bounds
     events.check_cancelled()
+    out = _output_layer(events, outcome)
+    events.progress(0.9, "Writing the layer")
+    write_layer(out, spec.outputs["output"])
+    outputs = {"output": spec.outputs["output"]}
+    if spec.outputs.get("model_file"):
+        outcome.predictor.training = outcome.summary
+        outcome.predictor.save(spec.outputs["model_file"])
+        outputs["model_file"] = spec.outputs["model_file"]
+    if spec.outputs.get("report"):
+        events.progress(0.95, "Writing the report")
+        _report(spec, out, outcome)
+        outputs["report"] = spec.outputs["report"]
+    events.progress(1.0, "Done")
+    return {"outputs": outputs, "metrics": _finite(outcome.metrics)}
+
+
+def _output_layer(events, outcome: Outcome):
+    """INPUT with the prediction columns (replacing any it had, with a warning)."""
+    frame, y, bounds = outcome.frame, outcome.y, outcome.bounds
     out = frame.drop(columns=[c for c in OUTPUT_COLUMNS if c in frame.columns])
     if len(out.columns) < len(frame.columns):
         events.warning("INPUT already had prediction columns; they are replaced.")
@@ -478,18 +480,7 @@ def _write(spec, events, outcome: Outcome) -> dict[str, Any]:
         out[PRED_LOWER], out[PRED_UPPER] = bounds
     if outcome.literature is not None:
         out[PRED_LITERATURE] = outcome.literature
-    events.progress(0.9, "Writing the layer")
-    write_layer(out, spec.outputs["output"])
-    outputs = {"output": spec.outputs["output"]}
-    if spec.outputs.get("model_file"):
-        predictor.save(spec.outputs["model_file"], extra={"training": outcome.summary})
-        outputs["model_file"] = spec.outputs["model_file"]
-    if spec.outputs.get("report"):
-        events.progress(0.95, "Writing the report")
-        _report(spec, out, outcome)
-        outputs["report"] = spec.outputs["report"]
-    events.progress(1.0, "Done")
-    return {"outputs": outputs, "metrics": _finite(outcome.metrics)}
+    return out
 
 
 def _finite(value: Any) -> Any:

@@ -18,20 +18,24 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from urbansig import parameters
+from urbansig.models.base import Method
 from urbansig.models.musecl import encoders, text, triplets
 from urbansig.models.musecl.fusion import AttentiveFusion, ProjectionHead, info_nce, neg_entropy
 from urbansig.models.musecl.tabular import MLPEncoder
 from urbansig.protocol import BadInput
-from urbansig.training import FitConfig, FitHistory, fit, seed_everything
+from urbansig.training import FitConfig, FitHistory, ProgressSink, fit, seed_everything
 
 METHOD = "musecl"
+MODEL_VERSION = 1  # files without a version (written before it was stored) have this layout
+TASK = "embedregionsmusecl"
 _INPUT_NAME = {
     "rs": "RASTER",
     "sv": "STREETVIEW",
@@ -94,38 +98,47 @@ class RegionData:
         return have
 
 
+def _default(key: str) -> Any:
+    return parameters.default(TASK, key)
+
+
 @dataclass
 class MuseCLConfig:
-    """Settings of :class:`MuseCL` (defaults sized for CPU runs of minutes)."""
+    """Settings of :class:`MuseCL` (defaults sized for CPU runs of minutes); those that are
+    parameters of the algorithm default to the embedregionsmusecl table."""
 
-    dim: int = 128
+    dim: int = field(default_factory=lambda: _default("dim"))
     modalities: tuple[str, ...] = ()  # empty: every available modality
-    epochs_image: int = 5
-    epochs_tabular: int = 40
-    epochs_fusion: int = 20
-    epochs_text: int = 10
-    batch_image: int = 32
-    batch_tabular: int = 128
-    batch_fusion: int = 128
-    lr: float = 5e-4  # the paper's Adam learning rate
+    epochs_image: int = field(default_factory=lambda: _default("epochs_image"))
+    epochs_tabular: int = field(default_factory=lambda: _default("epochs_tabular"))
+    epochs_fusion: int = field(default_factory=lambda: _default("epochs_fusion"))
+    epochs_text: int = field(default_factory=lambda: _default("epochs_text"))
+    batch_image: int = field(default_factory=lambda: _default("batch_image"))
+    batch_tabular: int = field(default_factory=lambda: _default("batch_tabular"))
+    batch_fusion: int = field(default_factory=lambda: _default("batch_fusion"))
+    lr: float = field(default_factory=lambda: _default("lr"))  # the paper's Adam rate, 5e-4
     lr_fusion: float = 2e-3
-    margin: float = 0.5
-    temperature: float = 0.1
+    margin: float = field(default_factory=lambda: _default("margin"))
+    temperature: float = field(default_factory=lambda: _default("temperature"))
     neighbours: int = 5  # positives among the this many most similar regions
     negative_fraction: float = 0.25  # negatives among this share of least similar regions
-    image_size: int = 80
-    encoder_size: str = "small"  # "small" or "full" (torchvision widths and depths)
+    image_size: int = field(default_factory=lambda: _default("image_size"))
+    # "small" or "full" (torchvision widths and depths)
+    encoder_size: str = field(default_factory=lambda: _default("encoder_size"))
     rs_width: int = 16  # ResNet base width of the small encoder (torchvision: 64)
     sv_width: float = 0.125  # Inception width factor of the small encoder (torchvision: 1)
-    finetune_heads: bool = False  # stage 2 also trains the encoders' projections (fc)
-    fusion_triplet_weight: float = 0.0  # keep stage 1's triplet loss on the heads in stage 2
-    max_images_per_epoch: int = 1024  # anchors per epoch of an image encoder
+    # stage 2 also trains the encoders' projections (fc)
+    finetune_heads: bool = field(default_factory=lambda: _default("finetune_heads"))
+    # keep stage 1's triplet loss on the heads in stage 2
+    fusion_triplet_weight: float = field(default_factory=lambda: _default("fusion_triplet_weight"))
+    # anchors per epoch of an image encoder
+    max_images_per_epoch: int = field(default_factory=lambda: _default("images_per_epoch"))
     # InfoNCE on a projection g(h) of the fused h, embedding = h (SimCLR); False: on h itself
-    projection_head: bool = True
+    projection_head: bool = field(default_factory=lambda: _default("projection_head"))
     # per-modality residual MLP maps into the fused space before the attention (False: paper)
-    modality_maps: bool = True
+    modality_maps: bool = field(default_factory=lambda: _default("modality_maps"))
     # weight of the betas' negative entropy in the stage-2 loss (0: paper)
-    beta_entropy: float = 3.0
+    beta_entropy: float = field(default_factory=lambda: _default("beta_entropy"))
     seed: int = 0
 
     @classmethod
@@ -159,8 +172,11 @@ def default_modalities(have: list[str]) -> list[str]:
     return images + extra + ([target] if target else [])
 
 
-class MuseCL:
+class MuseCL(Method[RegionData, dict[str, Any]]):
     """Multi-semantic contrastive region embeddings with ``fit`` / ``transform`` / ``save``."""
+
+    method = METHOD
+    version = MODEL_VERSION
 
     def __init__(self, config: MuseCLConfig | None = None, device: str | torch.device = "cpu"):
         self.config = config or MuseCLConfig()
@@ -174,6 +190,7 @@ class MuseCL:
         self.projector: ProjectionHead | None = None
         self.in_bands = 0
         self.summary = FitSummary()
+        self.metrics: dict[str, Any] = {}
         self._cache_counts: np.ndarray | None = None
         self._pairs: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
@@ -359,15 +376,22 @@ class MuseCL:
         return torch.from_numpy(self._cache_counts[idx])
 
     # ---------------------------------------------------------------- fit
-    def fit(self, data: RegionData, events=None, prepared: bool = False) -> MuseCL:
-        """Train every stage on ``data``; ``events`` gets progress and may cancel.
+    def fit(self, data: RegionData, events: ProgressSink | None = None) -> Self:
+        """Build the model for ``data`` (:meth:`prepare`) and train every stage on it;
+        ``events`` gets progress and may cancel."""
+        seed_everything(self.config.seed)
+        self.prepare(data)
+        return self._train(data, events)
 
-        ``prepared``: :meth:`prepare` was already called (e.g. to load pretrained weights).
-        """
-        cfg = self.config
-        seed_everything(cfg.seed)
-        if not prepared:
-            self.prepare(data)
+    def fit_prepared(self, data: RegionData, events: ProgressSink | None = None) -> Self:
+        """Train every stage of the model :meth:`prepare` built for ``data`` (e.g. after
+        loading pretrained backbone weights into its encoders)."""
+        if self.fusion is None:
+            raise RuntimeError("prepare the model first")
+        seed_everything(self.config.seed)
+        return self._train(data, events)
+
+    def _train(self, data: RegionData, events: ProgressSink | None) -> Self:
         self._cache_counts = self._counts(data) if self.categories else None
         self.summary = FitSummary(regions=data.n)
         n_stages = len(self.encoded) + 1
@@ -603,16 +627,28 @@ class MuseCL:
             "in_bands": self.in_bands,
         }
 
-    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Weights and config; the number of training regions and ``metrics`` (when given
+        or loaded) are stored alongside."""
         from urbansig.models.serialization import save_model
 
-        return save_model(path, METHOD, {**self.config_dict(), **(extra or {})}, self.state())
+        config: dict[str, Any] = {"version": MODEL_VERSION, **self.config_dict()}
+        if self.summary.regions:
+            config["training"] = {"regions": self.summary.regions}
+        if metrics or self.metrics:
+            config["metrics"] = metrics or self.metrics
+        return save_model(path, METHOD, config, self.state())
 
     @classmethod
-    def load(cls, path: str | Path, device: str | torch.device = "cpu", parameter: str = "MODEL"):
+    def load(
+        cls, path: str | Path, device: str | torch.device = "cpu", parameter: str = "MODEL"
+    ) -> Self:
+        """A file written by :meth:`save` (also one written before the version was stored)."""
         from urbansig.models.serialization import load_model
 
         config, state = load_model(path, METHOD, parameter)
+        if config.get("version", MODEL_VERSION) != MODEL_VERSION:
+            raise BadInput(f"{parameter}: {path} was written by another version of this method.")
         try:
             model = cls(MuseCLConfig.from_dict(config["settings"]), device)
             model.fused = tuple(config["fused"])
@@ -634,6 +670,10 @@ class MuseCL:
             if projector:
                 model.projector = ProjectionHead(dim)
                 model.projector.load_state_dict(projector)
+            training, metrics = config.get("training"), config.get("metrics")
+            if isinstance(training, dict):
+                model.summary.regions = int(training.get("regions", 0))
+            model.metrics = dict(metrics) if isinstance(metrics, dict) else {}
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise BadInput(f"{parameter}: {path} is not a readable MuseCL model ({exc}).") from exc
         return model

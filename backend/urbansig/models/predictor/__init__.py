@@ -1,7 +1,7 @@
 """Indicator prediction from region features (the downstream task of MuseCL).
 
-Public: :class:`IndicatorPredictor` (mlp / ridge / gbm / mean; a :class:`Method`:
-fit(RegressionData) / transform / save / load)
+Public: :class:`IndicatorPredictor` (mlp / ridge / gbm / mean, built from
+:class:`PredictorSettings`; a :class:`Method`: fit(RegressionData) / transform / save / load)
 and :func:`evaluate_features` (repeated random or spatial-block splits, test-part metrics).
 """
 
@@ -11,6 +11,7 @@ from urbansig.models.predictor.estimator import (
     METHOD,
     MODEL_KINDS,
     IndicatorPredictor,
+    PredictorSettings,
     RegressionData,
 )
 from urbansig.models.predictor.evaluate import (
@@ -28,6 +29,7 @@ __all__ = [
     "METHOD",
     "MODEL_KINDS",
     "IndicatorPredictor",
+    "PredictorSettings",
     "RegressionData",
     "auto_log_target",
     "check_target",

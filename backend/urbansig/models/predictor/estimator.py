@@ -39,6 +39,32 @@ def _default_hidden() -> tuple[int, ...]:
 
 
 @dataclass
+class PredictorSettings:
+    """The model kind and its training settings; defaults are the predictindicator table's.
+
+    ``log_target`` (fit on ``log1p`` of the target) is the resolved LOG_TARGET choice (the
+    table's ``auto`` is decided from the data by the job); ``weight_decay`` is the MLP's.
+    """
+
+    model: str = field(default_factory=lambda: _default("model"))
+    hidden: tuple[int, ...] = field(default_factory=_default_hidden)
+    log_target: bool = True
+    epochs: int = field(default_factory=lambda: _default("epochs"))
+    lr: float = field(default_factory=lambda: _default("lr"))
+    patience: int = field(default_factory=lambda: _default("patience"))
+    batch_size: int = field(default_factory=lambda: _default("batch_size"))
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.model not in MODEL_KINDS:
+            raise BadInput(f"MODEL must be one of {', '.join(MODEL_KINDS)}, not {self.model!r}.")
+        self.hidden = tuple(int(h) for h in self.hidden)
+        self.log_target = bool(self.log_target)
+        self.epochs, self.lr, self.patience = int(self.epochs), float(self.lr), int(self.patience)
+        self.batch_size, self.weight_decay = int(self.batch_size), float(self.weight_decay)
+
+
+@dataclass
 class RegressionData:
     """Features ``X`` (n, d) and target ``y`` (n,, original scale) to fit on.
 
@@ -56,39 +82,22 @@ class RegressionData:
 class IndicatorPredictor(Method[RegressionData, np.ndarray]):
     """Predict an indicator from region features: fit / transform (= predict) / save / load.
 
-    Defaults of ``model``, ``hidden``, ``epochs``, ``lr``, ``patience`` and ``batch_size``
-    are the ``predictindicator`` parameter table's.
+    Constructed from :class:`PredictorSettings` (defaults: the ``predictindicator`` table);
+    ``model``, ``hidden`` and ``log_target`` read them. ``training`` (set by the job: what
+    the run was) is written into the model file by :meth:`save`.
     """
 
     method = METHOD
 
     def __init__(
         self,
-        model: str | None = None,
-        hidden: tuple[int, ...] | None = None,
-        log_target: bool = True,
-        epochs: int | None = None,
-        lr: float | None = None,
-        patience: int | None = None,
+        settings: PredictorSettings | None = None,
         device: str = "auto",
         seed: int = 0,
-        batch_size: int | None = None,
-        weight_decay: float = 0.0,
     ) -> None:
-        model = _default("model") if model is None else model
-        hidden = _default_hidden() if hidden is None else hidden
-        epochs = _default("epochs") if epochs is None else epochs
-        lr = _default("lr") if lr is None else lr
-        patience = _default("patience") if patience is None else patience
-        batch_size = _default("batch_size") if batch_size is None else batch_size
-        if model not in MODEL_KINDS:
-            raise BadInput(f"MODEL must be one of {', '.join(MODEL_KINDS)}, not {model!r}.")
-        self.model = model
-        self.hidden = tuple(int(h) for h in hidden)
-        self.log_target = bool(log_target)
-        self.epochs, self.lr, self.patience = int(epochs), float(lr), int(patience)
+        self.settings = settings or PredictorSettings()
         self.device, self.seed = device, int(seed)
-        self.batch_size, self.weight_decay = int(batch_size), float(weight_decay)
+        self.training: dict[str, Any] | None = None
         self.feature_names: list[str] = []
         self.x_mean = self.x_std = np.zeros(0)
         self.y_mean, self.y_std = 0.0, 1.0
@@ -102,6 +111,19 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
         self._intercept = 0.0
         self._trees: TreeEnsemble | None = None
         self._mean = 0.0
+
+    @property
+    def model(self) -> str:
+        """The model kind: mlp, ridge, gbm or mean."""
+        return self.settings.model
+
+    @property
+    def hidden(self) -> tuple[int, ...]:
+        return self.settings.hidden
+
+    @property
+    def log_target(self) -> bool:
+        return self.settings.log_target
 
     # -- target scale -------------------------------------------------------------------
     def to_model_scale(self, y: np.ndarray) -> np.ndarray:
@@ -172,6 +194,7 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
     def _fit_mlp(self, Xs, z, X_val, y_val, events) -> None:
         from urbansig.models.predictor.mlp import MLPRegressor, train_mlp
 
+        s = self.settings
         device = resolve_device(self.device)
         generator = seed_everything(self.seed)
         self.y_mean = float(z.mean())
@@ -182,11 +205,11 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
             zv = (self.to_model_scale(y_val) - self.y_mean) / self.y_std
         self._net = MLPRegressor(Xs.shape[1], self.hidden)
         config = FitConfig(
-            epochs=self.epochs,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
+            epochs=s.epochs,
+            lr=s.lr,
+            weight_decay=s.weight_decay,
             amp=False,  # bfloat16 would cost regression precision
-            patience=self.patience if Xv is not None else None,
+            patience=s.patience if Xv is not None else None,
         )
         history = train_mlp(
             self._net,
@@ -196,7 +219,7 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
             zv,
             config,
             device,
-            self.batch_size,
+            s.batch_size,
             generator,
             events,
         )
@@ -245,8 +268,13 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
         """Predictions on the original scale for ``data.X`` (or a feature array)."""
         return self.predict(data.X if isinstance(data, RegressionData) else data)
 
-    def calibrate(self, X_val: np.ndarray, y_val: np.ndarray, coverage: float = 0.9) -> bool:
-        """Split-conformal calibration on held-out data; returns whether it is exact."""
+    def calibrate(
+        self, X_val: np.ndarray, y_val: np.ndarray, coverage: float | None = None
+    ) -> bool:
+        """Split-conformal calibration on held-out data; returns whether it is exact.
+
+        ``coverage`` defaults to the table's COVERAGE."""
+        coverage = _default("coverage") if coverage is None else coverage
         residual = self.to_model_scale(y_val) - self.held_to_training_range(
             self.predict_model_scale(X_val)
         )
@@ -267,15 +295,11 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
         return (X - self.x_mean) / self.x_std
 
     # -- persistence --------------------------------------------------------------------
-    def save(
-        self,
-        path: str | Path,
-        metrics: dict[str, Any] | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> Path:
+    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
         """Write one model file (tensors + JSON config, loadable with weights_only).
 
-        ``metrics`` land under the config's ``metrics`` key, ``extra`` at its top level.
+        ``metrics`` land under the config's ``metrics`` key, :attr:`training` (when set)
+        under ``training``.
         """
         if not self.feature_names:
             raise RuntimeError("fit the predictor before saving it")
@@ -305,25 +329,23 @@ class IndicatorPredictor(Method[RegressionData, np.ndarray]):
             "target_range": list(self.z_range) if self.z_range is not None else None,
             "info": self.info,
             **({"metrics": metrics} if metrics is not None else {}),
-            **(extra or {}),
+            **({"training": self.training} if self.training is not None else {}),
         }
         return save_model(path, METHOD, config, state)
 
     @classmethod
     def load(
-        cls, path: str | Path, device: str | torch.device = "cpu", parameter: str = "TRAINED_MODEL"
+        cls, path: str | Path, device: str | torch.device = "cpu", parameter: str = "MODEL"
     ) -> Self:
         """Read a file written by :meth:`save`; another method's model is a BadInput."""
         config, state = load_model(path, METHOD, parameter)
         kind = config.get("model")
         if kind not in MODEL_KINDS:
             raise BadInput(f"{parameter}: {path} holds an unknown model kind {kind!r}.")
-        self = cls(
-            model=kind,
-            hidden=tuple(config["hidden"]),
-            log_target=config["log_target"],
-            device=device.type if isinstance(device, torch.device) else device,
+        settings = PredictorSettings(
+            model=kind, hidden=tuple(config["hidden"]), log_target=config["log_target"]
         )
+        self = cls(settings, device=device.type if isinstance(device, torch.device) else device)
         self.feature_names = list(config["features"])
         self.x_mean = state["x_mean"].numpy()
         self.x_std = state["x_std"].numpy()

@@ -8,8 +8,12 @@ from typing import Any
 import numpy as np
 
 from urbansig.evaluation import regression_metrics
-from urbansig.models.predictor.estimator import IndicatorPredictor, RegressionData
-from urbansig.models.predictor.splits import TEST, TRAIN, VALIDATION, make_splits
+from urbansig.models.predictor.estimator import (
+    IndicatorPredictor,
+    PredictorSettings,
+    RegressionData,
+)
+from urbansig.models.predictor.splits import SPLIT, TEST, TRAIN, VALIDATION, make_splits
 from urbansig.protocol import BadInput
 
 METRICS = ("r2", "rmse", "mae")
@@ -85,9 +89,12 @@ def evaluate_split(
 
     Returns the fitted predictor, its test metrics (``n_clipped``: test predictions held to
     the training range) and its predictions (original scale) for every row of ``X``.
+    ``options``: ``device`` and the other fields of :class:`PredictorSettings`.
     """
     train, val, test = (part == TRAIN), (part == VALIDATION), (part == TEST)
-    predictor = IndicatorPredictor(model=model, log_target=log_target, seed=seed, **options)
+    device = options.pop("device", "auto")
+    settings = PredictorSettings(model=model, log_target=log_target, **options)
+    predictor = IndicatorPredictor(settings, device, seed)
     predictor.fit(RegressionData(X[train], y[train], X[val], y[val], feature_names), events)
     z_pred = predictor.predict_model_scale(X)
     z_test = predictor.held_to_training_range(z_pred[test])
@@ -117,7 +124,7 @@ def evaluate_features(
     features: np.ndarray,
     target: np.ndarray,
     coords: np.ndarray | None = None,
-    split: str = "random",
+    split: str = SPLIT,
     repeats: int = 3,
     seed: int = 0,
     models: tuple[str, ...] = ("mlp", "ridge"),
@@ -130,8 +137,9 @@ def evaluate_features(
 
     ``r2_mean``, ``rmse_mean``, ``mae_mean`` (and ``_std``) are on the log1p scale when
     ``log_target``, else on the original scale; ``*_orig_*`` keys are always on the original
-    scale. Every model sees the same splits. ``options`` go to :class:`IndicatorPredictor`
-    (hidden, epochs, lr, patience, device, ...). Rows with a NaN target are ignored.
+    scale. Every model sees the same splits. ``options``: ``device`` and the fields of
+    :class:`PredictorSettings` (hidden, epochs, lr, patience, ...). Rows with a NaN target
+    are ignored.
     """
     X = np.asarray(features, dtype=np.float64)
     y = np.asarray(target, dtype=np.float64)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from urbansig import parameters
 from urbansig.protocol import BadInput
 
+SPLIT = parameters.default("predictindicator", "split")  # the table's SPLIT
 TRAIN, VALIDATION, TEST = 0, 1, 2
 PART_NAMES = ("train", "validation", "test")
 MIN_LABELLED = 10  # 6 train, 2 validation, 2 test at 60/20/20
@@ -85,7 +87,7 @@ def spatial_split(folds: np.ndarray, fold: int, n_folds: int = N_FOLDS) -> np.nd
 
 def make_splits(
     n: int,
-    split: str = "random",
+    split: str = SPLIT,
     repeats: int = 3,
     seed: int = 0,
     coords: np.ndarray | None = None,

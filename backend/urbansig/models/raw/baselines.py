@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from urbansig.models.raw import MARKOV_CELL_M
 from urbansig.models.raw.sequences import Resampled
 
 
@@ -45,7 +46,7 @@ class MarkovGrid:
     evidence for a move).
     """
 
-    def __init__(self, cell_size: float = 500.0, min_support: int = 3) -> None:
+    def __init__(self, cell_size: float = MARKOV_CELL_M, min_support: int = 3) -> None:
         self.cell_size = float(cell_size)
         self.min_support = int(min_support)
         self.grid: GridCells | None = None

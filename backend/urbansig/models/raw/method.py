@@ -14,9 +14,9 @@ from typing import Any, Self
 import numpy as np
 import torch
 
-from urbansig import parameters
 from urbansig.models.base import Method
-from urbansig.models.raw import METHOD, MODEL_VERSION
+from urbansig.models.raw import MAX_GAP_S, METHOD, MODEL_VERSION, STEP_S
+from urbansig.models.raw import default as _default
 from urbansig.models.raw.model import RawConfig, RawTransformer, n_parameters
 from urbansig.models.raw.sequences import (
     Normaliser,
@@ -31,11 +31,6 @@ from urbansig.training import FitConfig, FitHistory, ProgressSink, resolve_devic
 
 LAYOUT = "xy+gap/tod/dow"
 MAX_EVAL_SAMPLES = 4000
-TASK = "pooltrajectoriesraw"
-
-
-def _default(key: str) -> Any:
-    return parameters.default(TASK, key)
 
 
 @dataclass
@@ -66,7 +61,8 @@ class RawModel(Method[RawData, np.ndarray]):
 
     ``step_s``, ``max_gap_s`` and ``utc_offset_s`` are the time layout the sequences were
     resampled with (defaults: the table's STEP_MINUTES and MAX_GAP_MINUTES); a loaded model
-    keeps the one it was trained with.
+    keeps the one it was trained with. ``training`` (set by the job: what the run read) is
+    written into the model file by :meth:`save`.
     """
 
     method = METHOD
@@ -75,18 +71,14 @@ class RawModel(Method[RawData, np.ndarray]):
     def __init__(
         self,
         settings: RawSettings | None = None,
-        step_s: int | None = None,
-        max_gap_s: int | None = None,
+        step_s: int = STEP_S,
+        max_gap_s: int = MAX_GAP_S,
         utc_offset_s: int = 0,
         device: str | torch.device = "auto",
         seed: int = 0,
         generator: torch.Generator | None = None,
     ) -> None:
         self.settings = settings or RawSettings()
-        if step_s is None:
-            step_s = int(_default("step_minutes") * 60)
-        if max_gap_s is None:
-            max_gap_s = int(_default("max_gap_minutes") * 60)
         self.step_s, self.max_gap_s = int(step_s), int(max_gap_s)
         self.utc_offset_s = int(utc_offset_s)
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
@@ -96,6 +88,7 @@ class RawModel(Method[RawData, np.ndarray]):
         self.norm: Normaliser | None = None
         self.history: FitHistory | None = None
         self.metrics: dict[str, Any] = {}
+        self.training: dict[str, Any] | None = None  # stored by save() when set
         self.config: dict[str, Any] = {}  # a loaded file's config
 
     @property
@@ -175,9 +168,14 @@ class RawModel(Method[RawData, np.ndarray]):
         return self.model
 
     # -- applying -----------------------------------------------------------------------
-    def transform(self, data: RawData | Resampled, events: Any = None) -> np.ndarray:
+    def transform(self, data: RawData | Resampled) -> np.ndarray:
+        """One embedding per user (see :meth:`embed`)."""
+        return self.embed(data)
+
+    def embed(self, data: RawData | Resampled, events: ProgressSink | None = None) -> np.ndarray:
         """Mean final hidden state per user over half-overlapping windows: each step counts
-        once, from the window where it has at least half a window of context."""
+        once, from the window where it has at least half a window of context. ``events``
+        receives progress and is asked for cancellation between batches."""
         from urbansig.models.raw.trainer import embed_users
 
         model = self._fitted()
@@ -259,14 +257,9 @@ class RawModel(Method[RawData, np.ndarray]):
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     # -- persistence --------------------------------------------------------------------
-    def save(
-        self,
-        path: str | Path,
-        metrics: dict[str, Any] | None = None,
-        training: dict[str, Any] | None = None,
-    ) -> Path:
-        """Weights, sizes, normalisation and time layout; ``training`` and ``metrics``
-        (numbers only) are stored alongside."""
+    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Weights, sizes, normalisation and time layout; :attr:`training` (when set) and
+        ``metrics`` (numbers only) are stored alongside."""
         model = self._fitted()
         config = {
             "version": MODEL_VERSION,
@@ -278,8 +271,8 @@ class RawModel(Method[RawData, np.ndarray]):
             "utc_offset_s": self.utc_offset_s,
             "seq_len": self.seq_len,
         }
-        if training is not None:
-            config["training"] = training
+        if self.training is not None:
+            config["training"] = self.training
         if metrics is not None:
             config["metrics"] = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
         return save_model(path, METHOD, config, model.state_dict())

@@ -14,11 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from urbansig import parameters
-
-
-def _default(key: str):
-    return parameters.default("pooltrajectoriesraw", key)
+from urbansig.models.raw import default as _default
 
 
 @dataclass

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from urbansig.models.raw import default
+
 POOLINGS = ("sum", "mean")
+POOLING, MIN_VISITS = default("pooling"), int(default("min_visits"))
 
 
 def visit_counts(
@@ -50,8 +53,8 @@ def visit_counts(
 def pool_regions(
     counts,
     user_embeddings: np.ndarray,
-    how: str = "sum",
-    min_visits: int = 1,
+    how: str = POOLING,
+    min_visits: int = MIN_VISITS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Region embeddings (n_regions, dim) and visitor counts ``n_users`` (n_regions,).
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from urbansig.models.raw import MARKOV_CELL_M
 from urbansig.models.raw.baselines import GridCells
 from urbansig.models.raw.sequences import Resampled, time_features
 
@@ -46,7 +47,7 @@ def _mode_position(
 
 
 def home_work(
-    seq: Resampled, utc_offset_s: int = 0, cell_m: float = 500.0
+    seq: Resampled, utc_offset_s: int = 0, cell_m: float = MARKOV_CELL_M
 ) -> dict[str, np.ndarray]:
     """Home (most frequent night-time place) and work (most frequent weekday-daytime place).
 
@@ -73,7 +74,7 @@ def home_work(
 
 
 def handcrafted_features(
-    seq: Resampled, utc_offset_s: int = 0, cell_m: float = 500.0
+    seq: Resampled, utc_offset_s: int = 0, cell_m: float = MARKOV_CELL_M
 ) -> tuple[np.ndarray, list[str]]:
     """The baseline's features per user: home-work distance and regularity of daily places."""
     hw = home_work(seq, utc_offset_s, cell_m)

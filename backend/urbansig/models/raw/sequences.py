@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from urbansig.models.raw import MAX_GAP_S, STEP_S
 from urbansig.protocol import BadInput
 
 SECONDS_PER_DAY = 86_400
@@ -87,8 +88,8 @@ def resample(
     x: np.ndarray,
     y: np.ndarray,
     user_ids: np.ndarray,
-    step_s: int = 1800,
-    max_gap_s: int = 7200,
+    step_s: int = STEP_S,
+    max_gap_s: int = MAX_GAP_S,
 ) -> Resampled:
     """Resample sorted points (see :func:`sort_and_dedupe`) to steps of ``step_s`` seconds.
 
