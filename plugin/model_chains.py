@@ -160,7 +160,6 @@ def _cluster_step() -> Step:
             "TRAFFIC_FOLDER": child_output("city", "NETMOB"),
             "CITY": static("Demoville"),
             "TILES": child_output("city", "TILES"),
-            "N_CLUSTERS": static("7"),
             "LABEL_FIELD": static("land_use"),
             "SEED": static(0),
         },

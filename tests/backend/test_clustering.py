@@ -13,6 +13,7 @@ import torch
 from urbansig.models.contrastive_clustering import (
     METHOD,
     AugmentConfig,
+    ClusterSettings,
     TrafficAugment,
     TrafficClusterer,
     normalise_profiles,
@@ -26,6 +27,7 @@ from urbansig.models.contrastive_clustering.losses import (
     nt_xent,
 )
 from urbansig.models.contrastive_clustering.normalise import check_profiles, neighbour_mean, to_csr
+from urbansig.models.traffic import TrafficData
 from urbansig.protocol import BadInput, Events, JobSpec
 
 SERVICES = ["Netflix", "Teams", "Waze"]
@@ -195,20 +197,26 @@ def test_service_mask_keeps_one_service() -> None:
 
 # ------------------------------------------------------------------ model
 def small_model(**kw) -> TrafficClusterer:
-    args = dict(n_clusters=3, epochs=12, batch_size=64, lr=3e-3, device="cpu", seed=0)
+    args = dict(n_clusters=3, epochs=12, batch_size=64, lr=3e-3)
     args.update(kw)
-    return TrafficClusterer(**args)
+    return TrafficClusterer(ClusterSettings(**args), device="cpu", seed=0)
+
+
+def toy_data() -> tuple[TrafficData, np.ndarray]:
+    values, labels, nb = toy_profiles()
+    return TrafficData(values, nb, SERVICES, "daily_hourly"), labels
 
 
 def test_small_fit_separates_obvious_clusters(tmp_path: Path) -> None:
     from urbansig.evaluation import clustering_agreement
 
-    values, labels, nb = toy_profiles()
-    model = small_model().fit(values, nb, SERVICES, "daily_hourly")
-    pred, conf = model.predict(values, nb)
+    data, labels = toy_data()
+    values = data.values
+    model = small_model().fit(data)
+    pred, conf = model.predict(data)
     assert clustering_agreement(labels, pred)["ari"] > 0.8
     assert conf.shape == (len(values),) and (conf <= 1).all() and (conf >= 1 / 3).all()
-    assert model.transform(values, nb).shape[0] == len(values)
+    assert model.transform(data).shape[0] == len(values)
     assert len(model.history.train_loss) == 12  # 9 representation + 3 refinement epochs
     assert model.training_summary["refinement_epochs"] == 3
     assert model.history.samples == 12 * (len(values) // 64 * 64)  # tiles, not tuples
@@ -217,8 +225,8 @@ def test_small_fit_separates_obvious_clusters(tmp_path: Path) -> None:
     # save / load gives identical assignments and probabilities
     path = model.save(tmp_path / "m.pt", metrics={"ari": 1.0})
     loaded = TrafficClusterer.load(path, device="cpu")
-    p1 = model.infer(values, nb)[1]
-    p2 = loaded.infer(values, nb)[1]
+    p1 = model.infer(data)[1]
+    p2 = loaded.infer(data)[1]
     assert np.array_equal(p1.argmax(1), p2.argmax(1)) and np.allclose(p1, p2, atol=1e-6)
     assert loaded.services == SERVICES and loaded.layout == "daily_hourly"
     assert loaded.check_compatible(SERVICES[::-1], "daily_hourly") == [2, 1, 0]
@@ -253,12 +261,12 @@ def test_other_configurations_fit_and_reload(tmp_path: Path, options: dict) -> N
     neighbour context: all train, separate the toy classes and reload identically."""
     from urbansig.evaluation import clustering_agreement
 
-    values, labels, nb = toy_profiles()
-    model = small_model(**options).fit(values, nb, SERVICES, "daily_hourly")
-    pred = model.predict(values, nb)[0]
+    data, labels = toy_data()
+    model = small_model(**options).fit(data)
+    pred = model.predict(data)[0]
     assert clustering_agreement(labels, pred)["ari"] > 0.6
     loaded = TrafficClusterer.load(model.save(tmp_path / "m.pt"), device="cpu")
-    assert np.allclose(model.infer(values, nb)[1], loaded.infer(values, nb)[1], atol=1e-6)
+    assert np.allclose(model.infer(data)[1], loaded.infer(data)[1], atol=1e-6)
 
 
 # ------------------------------------------------------------------ evaluation helpers
@@ -337,23 +345,28 @@ def run_job(spec: JobSpec) -> tuple[dict, list[dict]]:
     return result, [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
-def test_job_end_to_end_and_transfer(tmp_path: Path) -> None:
+BASELINES = ["kmeans", "pca_kmeans", "smoothed_kmeans", "spatial_kmeans"]
+
+
+@pytest.mark.parametrize(
+    "method, row", [("spatial_kmeans", "spatial_kmeans"), ("contrastive", METHOD)]
+)
+def test_job_end_to_end_and_transfer(tmp_path: Path, method: str, row: str) -> None:
     import geopandas as gpd
 
     tiles = tmp_path / "tiles.gpkg"
     labels = write_tile_layer(tiles)
-    result, events = run_job(job_spec(tmp_path, tiles))
+    result, events = run_job(job_spec(tmp_path, tiles, method=method))
     out = gpd.read_file(tmp_path / "out.gpkg")
     assert {"cluster", "confidence", "volume", "tile_id"} <= set(out.columns)
     assert out["cluster"].between(0, 2).all() and out["confidence"].between(0, 1).all()
     metrics = result["metrics"]
     assert metrics["ari"] > 0.7
     assert metrics["coherence"] > metrics["coherence_random"]
-    assert {"kmeans_ari", "pca_kmeans_ari", "silhouette", "davies_bouldin"} <= set(metrics)
-    assert [r["method"] for r in metrics["comparison"]] == [
-        "contrastive_clustering",
-        "kmeans",
-        "pca_kmeans",
+    assert {"kmeans_ari", "pca_kmeans_ari", "smoothed_kmeans_ari", "silhouette"} <= set(metrics)
+    assert metrics["method"] == row
+    assert [r["method"] for r in metrics["comparison"]] == [row] + [
+        name for name in BASELINES if name != row
     ]
     assert (tmp_path / "report_files" / "tsne.png").is_file()
     assert (tmp_path / "report_files" / "profiles.png").is_file()
@@ -367,6 +380,7 @@ def test_job_end_to_end_and_transfer(tmp_path: Path) -> None:
     spec.outputs.pop("model_output")
     result_b, _ = run_job(spec)
     assert result_b["metrics"]["ari"] > 0.7
+    assert result_b["metrics"]["method"] == row  # the model's method, whatever METHOD says
     assert len(gpd.read_file(other / "out.gpkg")) == len(labels_b) == len(labels)
     # a model of another layout is a clear error and writes nothing
     bad = tmp_path / "c"
@@ -379,13 +393,21 @@ def test_job_end_to_end_and_transfer(tmp_path: Path) -> None:
     assert not (bad / "out.gpkg").exists() and not (bad / "report.html").exists()
 
 
-def test_job_auto_k_and_embeddings(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["spatial_kmeans", "contrastive"])
+def test_job_auto_k_and_embeddings(tmp_path: Path, method: str) -> None:
     import geopandas as gpd
 
     tiles = tmp_path / "tiles.gpkg"
     write_tile_layer(tiles, side=8)
     spec = job_spec(
-        tmp_path, tiles, n_clusters="auto", k_min=2, k_max=6, epochs=3, write_embeddings=True
+        tmp_path,
+        tiles,
+        method=method,
+        n_clusters="auto",
+        k_min=2,
+        k_max=6,
+        epochs=3,
+        write_embeddings=True,
     )
     result, _ = run_job(spec)
     assert result["metrics"]["n_clusters"] == 3  # the toy city's three land uses
@@ -490,10 +512,10 @@ def test_job_on_generated_city(tmp_path: Path) -> None:
 
 def test_weight_decay_reaches_training() -> None:
     """The weight decay the model is given (and saves) is the one its optimiser uses."""
-    values, _, nb = toy_profiles()
+    data, _ = toy_data()
     norms = {}
     for decay in (0.0, 0.5):
-        model = small_model(weight_decay=decay, epochs=6).fit(values, nb, SERVICES, "daily_hourly")
+        model = small_model(weight_decay=decay, epochs=6).fit(data)
         assert model._fit_config(6, 1e-3).weight_decay == decay
         norms[decay] = sum(float(p.norm()) for p in model.net.parameters())
     assert norms[0.5] < norms[0.0]  # decoupled decay shrinks the weights

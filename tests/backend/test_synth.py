@@ -238,3 +238,56 @@ def test_cancelled_generation_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(Cancelled):
         generate_city(tmp_path / "city", size="tiny", days=2, events=_CancelMidway(io.StringIO()))
     assert list(tmp_path.iterdir()) == []
+
+
+def _land(n_land_uses: int = 7, imbalance: float = 0.0, seed: int = 3):
+    from urbansig.synth.grid import CityGrid
+    from urbansig.synth.landuse import make_land_use
+    from urbansig.synth.network import make_network
+
+    grid = CityGrid.for_size("tiny")
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2)]
+    network = make_network(grid, streams[0])
+    return make_land_use(grid, network, streams[1], n_land_uses, imbalance)
+
+
+@pytest.mark.parametrize("n_land_uses", [3, 4, 5, 6])
+def test_fewer_land_uses_keep_the_first_of_the_order(n_land_uses: int) -> None:
+    from urbansig.synth.landuse import KEEP_ORDER
+
+    present = set(np.unique(_land(n_land_uses).label).tolist())
+    assert present <= set(KEEP_ORDER[:n_land_uses])
+    assert len(present) >= n_land_uses - 1  # a rare class may lose all its tiles
+
+
+def test_imbalance_makes_the_largest_class_larger() -> None:
+    sizes = [np.bincount(_land(7, imbalance).label).max() for imbalance in (0.0, 2.0)]
+    assert sizes[1] > sizes[0]
+
+
+def test_noise_scales_the_tiles_own_variation() -> None:
+    from urbansig.synth.traffic import NOISE_CV, make_traffic_model
+
+    membership = np.tile([0.7, 0.3], (400, 1))
+    spread = {}
+    for noise in (1.0, 2.0):
+        model = make_traffic_model(1, membership, np.ones(400), np.random.default_rng(0), noise)
+        spread[noise] = float(np.log(model.taste).std())
+        assert model.noise_cv == pytest.approx(NOISE_CV * noise)
+    assert spread[2.0] == pytest.approx(2 * spread[1.0], rel=0.05)
+
+
+@pytest.mark.parametrize(
+    "variation, name",
+    [
+        ({"n_land_uses": 2}, "N_LAND_USES"),
+        ({"imbalance": -1}, "IMBALANCE"),
+        ({"noise": 9}, "NOISE"),
+    ],
+)
+def test_variation_out_of_range_names_the_parameter(tmp_path: Path, variation, name) -> None:
+    from urbansig.synth import CityVariation
+
+    with pytest.raises(BadInput, match=name):
+        generate_city(tmp_path / "c", size="tiny", variation=CityVariation(**variation))
+    assert not (tmp_path / "c").exists()

@@ -1,4 +1,8 @@
-"""Job ``clustertraffictiles``: deep contrastive clustering of mobile-traffic tiles.
+"""Job ``clustertraffictiles``: clusters of mobile-traffic tiles (read -> method -> write).
+
+METHOD spatial_kmeans (the default: k-means on canonical neighbourhood features, the
+strongest on the validation cities) or contrastive (deep contrastive clustering); the other
+methods run beside it as baselines, in the report and METRICS.
 
 Inputs: traffic (a NetMob 2023 folder + CITY, or a long table) and a tile layer with
 ``tile_id`` (for a NetMob folder the city's ``<City>.geojson`` is used when TILES is not
@@ -19,6 +23,7 @@ Tiles and traffic are matched on ``tile_id``:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +31,6 @@ from urbansig.jobs import Job
 from urbansig.protocol import BadInput, Events, JobSpec
 
 MAX_MISSING_SHARE = 0.10
-SHOWN_PROBLEMS = 5  # traffic reader problems shown one by one (the rest as a count)
 AUGMENTATIONS = ("shift", "scale", "jitter", "mask_hours", "mask_services", "neighbour_mix")
 
 
@@ -41,62 +45,56 @@ def _flag(value: Any) -> bool:
     raise ValueError(f"{value!r} is not a boolean")
 
 
-def _warn(events: Any, warnings: list[str], message: str) -> None:
-    """A warning in the log, kept for the report."""
-    events.warning(message)
-    warnings.append(message)
-
-
 def run(spec: JobSpec, events: Events) -> dict[str, Any]:
+    from urbansig.io.traffic_tiles import read_tile_traffic
+    from urbansig.models.contrastive_clustering.evaluate import compare_methods
     from urbansig.training import seed_everything
 
     params = _check_params(spec.params)
     events.progress(0.0, "Reading traffic and tiles")
-    data = _load_inputs(spec, params, events.stage(0.0, 0.15))
-    model = _load_model(spec, data) if spec.inputs.get("model") else None
-    _check_profiles(data, params, model, events)
+    traffic = read_tile_traffic(spec.inputs, params, events.stage(0.0, 0.15))
+    model = _load_model(spec, traffic) if spec.inputs.get("model") else None
+    _check_profiles(traffic, params, model, events)
     events.check_cancelled()
     seed_everything(spec.seed)
-
-    from urbansig.models.contrastive_clustering.evaluate import compare_methods
-
+    data = traffic.data()
     curve: list[dict[str, float]] = []
     if model is None:
-        k = params["n_clusters"]
-        start = 0.15
-        if k == "auto":
-            k, curve = _auto_k(spec, params, data, events.stage(0.15, 0.45))
-            events.log(f"Chose {k} clusters (stability + silhouette), curve: {curve}")
-            start = 0.45
-        model = _make_model(spec, params, k, spec.seed)
-        model.fit(
-            data["values"],
-            data["neighbours"],
-            data["services"],
-            data["layout"],
-            events.stage(start, 0.8),
-        )
+        model, curve = _fit(spec, params, data, events.stage(0.15, 0.8))
     events.progress(0.8, "Assigning clusters")
-    reps, probs = model.infer(data["values"], data["neighbours"], events=events.stage(0.8, 0.85))
+    reps, probs = model.infer(data, events=events.stage(0.8, 0.85))
     labels, confidence = probs.argmax(axis=1), probs.max(axis=1)
     events.progress(0.85, "Evaluating against the baselines")
     rows = compare_methods(
-        (labels, reps),
-        data["values"],
-        data["neighbours"],
-        data["truth"],
+        (model.method, labels, reps),
+        data.values,
+        data.neighbours,
+        traffic.truth,
         model.n_clusters,
         model.normalisation,
         spec.seed,
     )
-    metrics = _headline(rows, model, data)
+    metrics = _headline(rows, model, traffic)
     for name, value in metrics.items():
         events.metric(name, value)
     events.check_cancelled()
     events.progress(0.9, "Writing outputs")
-    _write_outputs(spec, params, data, model, labels, confidence, reps, probs, rows, curve)
+    result = ClusteringResult(labels, confidence, reps, probs, rows, curve)
+    _write_outputs(spec, params, traffic, model, result)
     events.progress(1.0, "Done")
     return {"outputs": dict(spec.outputs), "metrics": {**metrics, "comparison": rows}}
+
+
+@dataclass
+class ClusteringResult:
+    """What the method gave for the tiles with traffic, and how it compares."""
+
+    labels: Any
+    confidence: Any
+    reps: Any
+    probs: Any
+    rows: list[dict[str, Any]]
+    curve: list[dict[str, float]]
 
 
 # ---------------------------------------------------------------------------- parameters
@@ -138,186 +136,36 @@ def _check_params(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# ---------------------------------------------------------------------------- inputs
-def _load_inputs(spec: JobSpec, params: dict[str, Any], events: Any) -> dict[str, Any]:
-    """Profiles matched to the tile layer: values (n, S, T) of the tiles with traffic."""
-    import numpy as np
-
-    from urbansig.columns import TILE_ID
-    from urbansig.grids import polygon_neighbours
-    from urbansig.io.vector import read_layer
-
-    source = spec.inputs.get("input")
-    tiles_path = spec.inputs.get("tiles")
-    if source is None and tiles_path is None:
-        raise BadInput("Give INPUT (NetMob folder or traffic table) or TILES with profile fields.")
-    if source is None and not params.get("profile_prefix"):
-        raise BadInput(
-            "PROFILE_PREFIX is required when INPUT is not given: the TILES fields holding the "
-            "profiles are named <prefix><service>_<step> (or <prefix><step>)."
-        )
-    if source is not None and Path(source).is_dir():
-        from urbansig.io.netmob import read_netmob_profiles, read_netmob_tiles
-
-        city = params.get("city") or _only_city(Path(source))
-        profiles = read_netmob_profiles(
-            Path(source),
-            city,
-            services=params["services"],
-            direction=params["direction"],
-            layout=params["layout"],
-            events=events,
-        )
-        tiles = (
-            read_layer(tiles_path, "TILES") if tiles_path else read_netmob_tiles(Path(source), city)
-        )
-    else:
-        tiles = read_layer(tiles_path, "TILES") if tiles_path else None
-        if source is not None:
-            from urbansig.io.netmob import read_traffic_table
-
-            profiles = read_traffic_table(Path(source), params["layout"], params["services"])
-        else:
-            profiles = _profiles_from_fields(tiles, params)
-    if tiles is None:
-        raise BadInput("TILES is required with a traffic table: the tile polygons with tile_id.")
-    if TILE_ID not in tiles.columns:
-        raise BadInput(
-            f"TILES has no '{TILE_ID}' field (fields: {', '.join(map(str, tiles.columns))})."
-        )
-    if tiles[TILE_ID].isna().any() or tiles[TILE_ID].duplicated().any():
-        raise BadInput(f"TILES: '{TILE_ID}' must be unique and never empty.")
-    warnings: list[str] = []
-    _traffic_warnings(profiles.report, events, warnings)
-    traffic_ids = np.asarray(profiles.tile_ids)
-    layer_ids = _as_ids(tiles[TILE_ID], traffic_ids.dtype)
-    position = {tid: i for i, tid in enumerate(traffic_ids.tolist())}
-    rows = np.array([position.get(t, -1) for t in layer_ids.tolist()], dtype=np.int64)
-    has = rows >= 0
-    extra = len(traffic_ids) - int(has.sum())
-    if extra:
-        _warn(events, warnings, f"{extra} tiles of the traffic are not in TILES; they are ignored.")
-    values = np.asarray(profiles.values, dtype=np.float32)[rows[has]]
-    return {
-        "tiles": tiles,
-        "has": has,
-        "values": values,
-        "services": list(profiles.services),
-        "layout": profiles.layout,
-        "neighbours": polygon_neighbours(tiles.geometry[has]),
-        "truth": _truth(tiles, params.get("label_field"), has),
-        "warnings": warnings,
-    }
-
-
-def _traffic_warnings(report: Any, events: Any, warnings: list[str]) -> None:
-    """The traffic reader's first problems as warnings (NetMob files cut short come first),
-    then how many more there are."""
-    for problem in report.problems[:SHOWN_PROBLEMS]:
-        _warn(events, warnings, f"Traffic: {problem}")
-    more = len(report.problems) - SHOWN_PROBLEMS + report.problems_dropped
-    if more > 0:
-        _warn(events, warnings, f"Traffic: {more} more problems ({report.summary()}).")
-
-
-def _only_city(root: Path) -> str:
-    cities = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if len(cities) != 1:
-        raise BadInput(
-            f"CITY is required: {root} holds {len(cities)} city folders ({', '.join(cities[:8])})."
-        )
-    return cities[0]
-
-
-def _as_ids(series: Any, dtype: Any) -> Any:
-    try:
-        return series.to_numpy().astype(dtype)
-    except (TypeError, ValueError) as exc:
-        raise BadInput(f"TILES: tile_id values do not match the traffic's ids ({exc}).") from exc
-
-
-def _profiles_from_fields(tiles: Any, params: dict[str, Any]) -> Any:
-    """Profiles held in the tile layer's fields ``<prefix><service>_<step>`` or ``<prefix><step>``."""
-    import re
-
-    import numpy as np
-
-    from urbansig.columns import TILE_ID
-    from urbansig.io.profiles import TrafficProfiles, n_steps
-    from urbansig.io.report import ReadReport
-
-    prefix = params["profile_prefix"]
-    pattern = re.compile(rf"^{re.escape(prefix)}(?:(.+)_)?(\d+)$")
-    found: dict[str, dict[int, str]] = {}
-    for column in tiles.columns:
-        match = pattern.match(str(column))
-        if match:
-            found.setdefault(match.group(1) or "traffic", {})[int(match.group(2))] = column
-    if not found:
-        raise BadInput(f"PROFILE_PREFIX: no field of TILES starts with {prefix!r}.")
-    services = params["services"] or sorted(found)
-    unknown = [s for s in services if s not in found]
-    if unknown:
-        raise BadInput(
-            f"SERVICES: {', '.join(unknown)} not among the profile fields' services "
-            f"({', '.join(sorted(found))})."
-        )
-    steps = n_steps(params["layout"])
-    for service in services:
-        if sorted(found[service]) != list(range(steps)):
-            raise BadInput(
-                f"PROFILE_PREFIX: service {service} has {len(found[service])} fields, LAYOUT "
-                f"{params['layout']} needs steps 0..{steps - 1}."
-            )
-    values = np.stack(
-        [tiles[[found[s][t] for t in range(steps)]].to_numpy(dtype=np.float64) for s in services],
-        axis=1,
-    )
-    if TILE_ID not in tiles.columns:
-        raise BadInput(f"TILES has no '{TILE_ID}' field.")
-    return TrafficProfiles(
-        tiles[TILE_ID].to_numpy(), list(services), values, params["layout"], ReadReport()
-    )
-
-
-def _truth(tiles: Any, field: str | None, has: Any) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    if not field:
-        return None
-    if field not in tiles.columns:
-        raise BadInput(
-            f"LABEL_FIELD: TILES has no field {field!r} (fields: {', '.join(tiles.columns)})."
-        )
-    codes, _ = pd.factorize(tiles[field].where(tiles[field].notna()))
-    return np.asarray(codes)[has]
-
-
-def _load_model(spec: JobSpec, data: dict[str, Any]) -> Any:
+def _load_model(spec: JobSpec, traffic: Any) -> Any:
+    """The MODEL of either method, with the traffic's services put in its order."""
     import numpy as np
 
     from urbansig.models.contrastive_clustering import TrafficClusterer
+    from urbansig.models.serialization import saved_method
+    from urbansig.models.spatial_kmeans import SpatialKMeans
 
-    model = TrafficClusterer.load(spec.inputs["model"], "MODEL", spec.device)
-    order = model.check_compatible(data["services"], data["layout"], "MODEL")
-    data["values"] = np.ascontiguousarray(data["values"][:, order])
+    path = spec.inputs["model"]
+    kind = (
+        SpatialKMeans if saved_method(path, "MODEL") == SpatialKMeans.method else TrafficClusterer
+    )
+    model = kind.load(path, spec.device, "MODEL")
     if model.services is None:
-        raise BadInput(f"MODEL: {spec.inputs['model']} names no services; train a new model.")
-    data["services"] = list(model.services)
-    model.check_layout(data["values"].shape[1], data["values"].shape[2])
+        raise BadInput(f"MODEL: {path} names no services; train a new model.")
+    order = model.check_compatible(traffic.services, traffic.layout, "MODEL")
+    traffic.values = np.ascontiguousarray(traffic.values[:, order])
+    traffic.services = list(model.services)
+    model.check_layout(traffic.values.shape[1], traffic.values.shape[2])
     return model
 
 
-def _check_profiles(
-    data: dict[str, Any], params: dict[str, Any], model: Any, events: Events
-) -> None:
+def _check_profiles(traffic: Any, params: dict[str, Any], model: Any, events: Events) -> None:
+    """BadInput for invalid traffic or too few tiles; tiles without traffic are dropped."""
     import numpy as np
 
     from urbansig.models.contrastive_clustering.normalise import check_profiles
 
-    tiles, has = data["tiles"], data["has"]
-    invalid, empty = check_profiles(data["values"])
+    tiles, has = traffic.tiles, traffic.has
+    invalid, empty = check_profiles(traffic.values)
     if invalid.any():
         raise BadInput(
             f"INPUT: {int(invalid.sum())} tiles have NaN, infinite or negative traffic "
@@ -335,20 +183,14 @@ def _check_profiles(
         )
     _check_k(int(usable.sum()), params, model)
     if missing:
-        _warn(
+        traffic.warn(
             events,
-            data["warnings"],
             f"{missing} of {len(tiles)} tiles of TILES have no traffic (absent from INPUT or all "
             "zero); they are written with an empty cluster.",
         )
     if empty.any():
-        from urbansig.grids import polygon_neighbours
-
-        data["values"] = data["values"][~empty]
-        data["truth"] = data["truth"][~empty] if data["truth"] is not None else None
-        data["neighbours"] = polygon_neighbours(tiles.geometry[usable])
-    data["has"] = usable
-    data["n_missing"] = missing
+        traffic.keep(~empty)
+    traffic.n_missing = missing
 
 
 def _check_k(n_tiles: int, params: dict[str, Any], model: Any) -> None:
@@ -391,16 +233,65 @@ def _check_k(n_tiles: int, params: dict[str, Any], model: Any) -> None:
 
 
 # ---------------------------------------------------------------------------- model
-def _make_model(spec: JobSpec, params: dict[str, Any], k: int, seed: int, epochs: int = 0):
+def _fit(spec: JobSpec, params: dict[str, Any], data: Any, events: Any) -> tuple[Any, list]:
+    """The METHOD fitted on ``data`` (K chosen first when N_CLUSTERS is auto), and the
+    curve of the choice of K ([] for a given K)."""
+    k = params["n_clusters"]
+    if params["method"] == "spatial_kmeans":
+        model = _spatial_model(spec, params, 0 if k == "auto" else k)
+        model.fit(data, events)
+        if k == "auto":
+            events.log(f"Chose {model.n_clusters} clusters (Calinski-Harabasz index)")
+        return model, model.k_curve
+    curve: list[dict[str, float]] = []
+    start = 0.0
+    if k == "auto":
+        from urbansig.models.contrastive_clustering.select_k import select_k
+
+        epochs = max(3, params["epochs"] // 3)
+        k, curve = select_k(
+            data,
+            range(params["k_min"], params["k_max"] + 1),
+            lambda k, seed: _contrastive_model(spec, params, k, spec.seed + seed, epochs),
+            seeds=(0, 1),
+            events=events.stage(0.0, 0.45),
+        )
+        events.log(f"Chose {k} clusters (stability + silhouette), curve: {curve}")
+        start = 0.45
+    model = _contrastive_model(spec, params, k, spec.seed)
+    model.fit(data, events.stage(start, 1.0))
+    return model, curve
+
+
+def _spatial_model(spec: JobSpec, params: dict[str, Any], k: int) -> Any:
+    from urbansig.models.spatial_kmeans import SpatialKMeans, SpatialSettings
+
+    settings = SpatialSettings(
+        n_clusters=k,
+        k_min=params["k_min"],
+        k_max=params["k_max"],
+        canonical_components=params["canonical_components"],
+        normalisation=params["normalisation"],
+    )
+    return SpatialKMeans(settings, spec.device, spec.seed)
+
+
+def _contrastive_model(
+    spec: JobSpec, params: dict[str, Any], k: int, seed: int, epochs: int = 0
+) -> Any:
     from urbansig.io.profiles import check_layout
-    from urbansig.models.contrastive_clustering import AugmentConfig, TrafficClusterer
+    from urbansig.models.contrastive_clustering import (
+        AugmentConfig,
+        ClusterSettings,
+        TrafficClusterer,
+    )
 
     _, per_day = check_layout(params["layout"])
     augment = AugmentConfig(
         **{a: params[f"aug_{a}"] for a in AUGMENTATIONS},
         max_shift=int(round(params["shift_hours"] * per_day / 24)),
     )
-    return TrafficClusterer(
+    settings = ClusterSettings(
         n_clusters=k,
         encoder=params["encoder"],
         instance_temperature=params["instance_temperature"],
@@ -414,41 +305,25 @@ def _make_model(spec: JobSpec, params: dict[str, Any], k: int, seed: int, epochs
         neighbour_context=params["neighbour_context"],
         normalisation=params["normalisation"],
         max_train_tiles=params["max_train_tiles"],
-        device=spec.device,
-        seed=seed,
     )
+    return TrafficClusterer(settings, spec.device, seed)
 
 
-def _auto_k(spec: JobSpec, params: dict[str, Any], data: dict[str, Any], events: Any):
-    from urbansig.models.contrastive_clustering.select_k import select_k
-
-    epochs = max(3, params["epochs"] // 3)
-
-    def make(k: int, seed: int):
-        model = _make_model(spec, params, k, spec.seed + seed, epochs)
-        model.services, model.layout = data["services"], data["layout"]
-        return model
-
-    return select_k(
-        data["values"],
-        data["neighbours"],
-        range(params["k_min"], params["k_max"] + 1),
-        make,
-        seeds=(0, 1),
-        events=events,
-    )
-
-
-def _headline(rows: list[dict[str, Any]], model: Any, data: dict[str, Any]) -> dict[str, Any]:
-    deep = rows[0]
-    out: dict[str, Any] = {"n_clusters": model.n_clusters, "n_tiles": len(data["values"])}
+def _headline(rows: list[dict[str, Any]], model: Any, traffic: Any) -> dict[str, Any]:
+    """The written method's metrics unprefixed, each baseline's prefixed by its name."""
+    chosen = rows[0]
+    out: dict[str, Any] = {
+        "method": chosen["method"],
+        "n_clusters": model.n_clusters,
+        "n_tiles": len(traffic.values),
+    }
     for row in rows:
-        prefix = "" if row is deep else f"{row['method']}_"
+        prefix = "" if row is chosen else f"{row['method']}_"
         for key in ("ari", "nmi", "acc", "silhouette", "davies_bouldin", "coherence"):
             if key in row:
                 out[prefix + key] = row[key]
-    out["coherence_random"] = deep.get("coherence_random")
-    out["coherence_z"] = deep.get("coherence_z")
+    out["coherence_random"] = chosen.get("coherence_random")
+    out["coherence_z"] = chosen.get("coherence_z")
     if model.training_summary:
         out["train_tiles_per_second"] = model.training_summary.get("tiles_per_second")
     return {k: v for k, v in out.items() if v is not None}
@@ -456,16 +331,7 @@ def _headline(rows: list[dict[str, Any]], model: Any, data: dict[str, Any]) -> d
 
 # ---------------------------------------------------------------------------- outputs
 def _write_outputs(
-    spec: JobSpec,
-    params: dict[str, Any],
-    data: dict[str, Any],
-    model: Any,
-    labels: Any,
-    confidence: Any,
-    reps: Any,
-    probs: Any,
-    rows: list[dict[str, Any]],
-    curve: list[dict[str, float]],
+    spec: JobSpec, params: dict[str, Any], traffic: Any, model: Any, result: ClusteringResult
 ) -> None:
     import numpy as np
     import pandas as pd
@@ -476,7 +342,8 @@ def _write_outputs(
     from urbansig.models.contrastive_clustering.normalise import tile_volume
     from urbansig.report import Report
 
-    tiles, has = data["tiles"], data["has"]
+    tiles, has = traffic.tiles, traffic.has
+    labels, confidence, reps = result.labels, result.confidence, result.reps
     out = tiles.copy()
     cluster = pd.array(np.full(len(out), pd.NA), dtype="Int64")
     cluster[has] = labels.astype(np.int64)
@@ -484,7 +351,7 @@ def _write_outputs(
     out[CONFIDENCE] = np.where(has, 0.0, np.nan)
     out.loc[has, CONFIDENCE] = confidence.astype(float)
     out[VOLUME] = 0.0
-    out.loc[has, VOLUME] = tile_volume(data["values"])
+    out.loc[has, VOLUME] = tile_volume(traffic.values)
     if params["write_embeddings"]:
         columns = embedding_columns(reps.shape[1])
         emb = np.full((len(out), reps.shape[1]), np.nan)
@@ -494,12 +361,12 @@ def _write_outputs(
     written: list[Path] = []
     try:
         if spec.outputs.get("model_output"):
-            summary = {k: v for k, v in rows[0].items() if isinstance(v, (int, float))}
+            summary = {k: v for k, v in result.rows[0].items() if isinstance(v, (int, float))}
             model.save(spec.outputs["model_output"], metrics=summary)
             written.append(Path(spec.outputs["model_output"]))
         if spec.outputs.get("report"):
-            report: Report = build_report(model, data, labels, reps, probs, rows, curve, spec.seed)
-            _report_warnings(report, data["warnings"])
+            report: Report = build_report(model, traffic.values, result, spec.seed)
+            _report_warnings(report, traffic.warnings)
             report.save(spec.outputs["report"])
             written.append(Path(spec.outputs["report"]))
         write_layer(out, spec.outputs["output"])
@@ -522,7 +389,7 @@ def _report_warnings(report: Any, warnings: list[str]) -> None:
 
 JOB = Job(
     task="clustertraffictiles",
-    summary="Cluster mobile traffic tiles by their service-traffic signature (deep contrastive "
-    "clustering), with k-means baselines and a report",
+    summary="Cluster mobile traffic tiles by their service-traffic signature (spatial k-means "
+    "or deep contrastive clustering), with the baselines beside it and a report",
     run=run,
 )

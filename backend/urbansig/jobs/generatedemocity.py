@@ -22,7 +22,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     if n_users < 0:
         raise BadInput(f"N_USERS must be 0 (the default for SIZE) or more, not {n_users}.")
     from urbansig.synth import generate_city
-    from urbansig.synth.writer import FILES, check_output
+    from urbansig.synth.writer import FILES, CityVariation, check_output
 
     out = Path(spec.outputs["output"])
     check_output(out)
@@ -35,6 +35,9 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
         events=events,
         region_resolution=resolution,
         n_users=n_users,
+        variation=CityVariation(
+            int(params["n_land_uses"]), float(params["imbalance"]), float(params["noise"])
+        ),
     )
     outputs = {"output": str(out)}
     outputs.update({key: str(out / rel) for key, rel in FILES.items()})

@@ -120,3 +120,11 @@ def _contents(payload: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str,
     state = payload.get("state")
     tensors = isinstance(state, dict) and all(isinstance(v, torch.Tensor) for v in state.values())
     return config if isinstance(config, dict) else None, state if tensors else None
+
+
+def saved_method(path: str | Path, parameter: str = "MODEL") -> str | None:
+    """The method that wrote the model file ``path`` (None when the file names none);
+    BadInput naming ``parameter`` for files that are not Urban Signatures models."""
+    payload = read_torch_file(Path(path), parameter, "an Urban Signatures model file", CHOOSE_MODEL)
+    config = _contents(payload)[0] if isinstance(payload, dict) else None
+    return config.get("method") if config else None

@@ -67,14 +67,42 @@ PARAMETERS = (
         choices=("weekly_hourly", "weekly_15min", "daily_hourly"),
     ),
     Parameter(
+        "METHOD",
+        "Clustering method",
+        "enum",
+        help="spatial_kmeans: k-means on the canonical correlations between each tile's "
+        "signature and its neighbours' mean (the strongest method on the validation cities, "
+        "bench/RESULTS.md); contrastive: deep contrastive clustering (instance and cluster "
+        "heads, neighbour pairs); every run also reports the other baselines",
+        default="spatial_kmeans",
+        choices=("spatial_kmeans", "contrastive"),
+        choice_labels=(
+            "Spatial k-means (canonical neighbourhood features)",
+            "Deep contrastive clustering",
+        ),
+    ),
+    Parameter(
         "N_CLUSTERS",
         "Number of clusters",
         "string",
-        help="a number, or auto (chosen in K_MIN..K_MAX by stability across seeds and silhouette; the curve is in the report)",
-        default="8",
+        help="auto (chosen in K_MIN..K_MAX: spatial k-means by the Calinski-Harabasz index of "
+        "its partitions, contrastive clustering by stability across seeds plus silhouette; the "
+        "curve is in the report), or a number",
+        default="auto",
     ),
-    Parameter("K_MIN", "Smallest K for auto", "int", default=3, advanced=True, minimum=2),
-    Parameter("K_MAX", "Largest K for auto", "int", default=10, advanced=True, minimum=2),
+    Parameter("K_MIN", "Smallest K for auto", "int", default=2, advanced=True, minimum=2),
+    Parameter("K_MAX", "Largest K for auto", "int", default=12, advanced=True, minimum=2),
+    Parameter(
+        "CANONICAL_COMPONENTS",
+        "Canonical components (spatial k-means)",
+        "int",
+        help="canonical directions shared by a tile and its neighbourhood that spatial "
+        "k-means clusters on",
+        default=16,
+        advanced=True,
+        minimum=1,
+        maximum=64,
+    ),
     Parameter(
         "EPOCHS",
         "Epochs",

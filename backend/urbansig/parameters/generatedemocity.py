@@ -40,6 +40,39 @@ PARAMETERS = (
         minimum=0,
     ),
     Parameter(
+        "N_LAND_USES",
+        "Number of land uses",
+        "int",
+        help="true land-use classes in the city (3..7): dense residential, business, suburban, "
+        "park, commercial, transport hub, university, the first N of these",
+        default=7,
+        advanced=True,
+        minimum=3,
+        maximum=7,
+    ),
+    Parameter(
+        "IMBALANCE",
+        "Land-use imbalance",
+        "float",
+        help="0: the standard mix; larger values make frequent land uses more frequent and rare "
+        "ones rarer (class probabilities raised to the power 1 + IMBALANCE)",
+        default=0.0,
+        advanced=True,
+        minimum=0.0,
+        maximum=5.0,
+    ),
+    Parameter(
+        "NOISE",
+        "Noise level",
+        "float",
+        help="scale of each tile's own variation (land-use mix, service tastes) and of the "
+        "observation noise in the traffic; 1 is the standard city, 2 a hard one",
+        default=1.0,
+        advanced=True,
+        minimum=0.0,
+        maximum=5.0,
+    ),
+    Parameter(
         "OUTPUT",
         "Demo city folder",
         "folder_out",

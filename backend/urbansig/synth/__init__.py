@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from urbansig.synth.writer import START_DATE, generate_city
+from urbansig.synth.writer import START_DATE, CityVariation, generate_city
 
-__all__ = ["START_DATE", "generate_city"]
+__all__ = ["START_DATE", "CityVariation", "generate_city"]

@@ -40,6 +40,8 @@ _CLASS_PROB = np.array(
 # Voronoi weights: larger zones have larger weights (hubs are small).
 _ZONE_WEIGHT = np.array([1.0, 0.9, 0.85, 0.95, 0.9, 1.1, 0.7])
 SOFTNESS = 1.3  # tiles: width of the soft border
+# Classes kept when a city has fewer land uses: the first n of this order.
+KEEP_ORDER = (DENSE, BUSINESS, SUBURBAN, PARK, COMMERCIAL, HUB, UNIVERSITY)
 
 
 @dataclass(frozen=True)
@@ -54,14 +56,30 @@ class LandUse:
         return LAND_USES
 
 
-def make_land_use(grid: CityGrid, network: Network, rng: np.random.Generator) -> LandUse:
-    """Draw zone seeds and classes, then soft memberships on warped coordinates."""
+def make_land_use(
+    grid: CityGrid,
+    network: Network,
+    rng: np.random.Generator,
+    n_land_uses: int = len(LAND_USES),
+    imbalance: float = 0.0,
+) -> LandUse:
+    """Draw zone seeds and classes, then soft memberships on warped coordinates.
+
+    ``n_land_uses`` keeps the first classes of ``KEEP_ORDER``; ``imbalance`` > 0 raises the
+    seeds' class probabilities to the power ``1 + imbalance`` (frequent classes grow, rare
+    ones shrink). The defaults draw the standard city.
+    """
+    if not 3 <= n_land_uses <= len(LAND_USES):
+        raise ValueError(f"n_land_uses must be in 3..{len(LAND_USES)}, not {n_land_uses}")
+    kept = np.zeros(len(LAND_USES), dtype=bool)
+    kept[list(KEEP_ORDER[:n_land_uses])] = True
     n_rows, n_cols = grid.n_rows, grid.n_cols
     n_seeds = max(36, grid.n_tiles // 85)
     sy = rng.uniform(0, n_rows, n_seeds)
     sx = rng.uniform(0, n_cols, n_seeds)
     r = np.hypot((sx - n_cols / 2) / (n_cols / 2), (sy - n_rows / 2) / (n_rows / 2))
     prob = np.stack([np.interp(r, _RADIAL_ANCHORS, _CLASS_PROB[:, k]) for k in range(HUB)], axis=1)
+    prob = (prob * kept[:HUB]) ** (1.0 + imbalance)
     prob /= prob.sum(axis=1, keepdims=True)
     cls = (prob.cumsum(axis=1) > rng.uniform(size=(n_seeds, 1))).argmax(axis=1)
     _ensure_every_class(cls, prob)
@@ -73,6 +91,7 @@ def make_land_use(grid: CityGrid, network: Network, rng: np.random.Generator) ->
         idx = network.line_stations(line)
         d = np.hypot(hx[idx] - n_cols / 2, hy[idx] - n_rows / 2)
         hub[idx[np.argmin(d)]] = True
+    hub &= kept[HUB]
     sx = np.concatenate([sx, hx[hub]])
     sy = np.concatenate([sy, hy[hub]])
     cls = np.concatenate([cls, np.full(int(hub.sum()), HUB)])
@@ -99,8 +118,8 @@ def make_land_use(grid: CityGrid, network: Network, rng: np.random.Generator) ->
 
 
 def _ensure_every_class(cls: np.ndarray, prob: np.ndarray) -> None:
-    """Reassign seeds so that every non-hub class has at least two (in place)."""
-    for k in range(prob.shape[1]):
+    """Reassign seeds so that every non-hub class drawn at all has at least two (in place)."""
+    for k in np.flatnonzero(prob.max(axis=0) > 0):
         while (cls == k).sum() < 2:
             counts = np.bincount(cls, minlength=prob.shape[1])
             donors = np.flatnonzero(counts[cls] > 2)

@@ -69,7 +69,9 @@ def make_users(
     home_t = rng.choice(grid.n_tiles, n_users, p=_norm(pop.residents.astype(float)))
     job_w = pop.jobs * (1 + 2 * membership[:, BUSINESS])
     work_t = rng.choice(grid.n_tiles, n_users, p=_norm(job_w))
-    uni_t = rng.choice(grid.n_tiles, n_users, p=_norm(membership[:, UNIVERSITY] ** 2))
+    uni_w = membership[:, UNIVERSITY] ** 2
+    # a city without a university: students go where the jobs are
+    uni_t = rng.choice(grid.n_tiles, n_users, p=_norm(uni_w if uni_w.sum() > 0 else job_w))
     work_t = np.where(kind == 3, uni_t, work_t)
     jitter = rng.uniform(-0.45, 0.45, (n_users, 4)) * grid.cell
     home = np.c_[cx[home_t] + jitter[:, 0], cy[home_t] + jitter[:, 1]]

@@ -41,6 +41,7 @@ class TrafficModel:
     uplink: np.ndarray  # (n, S) per-tile uplink/downlink ratio
     covered: np.ndarray  # (n,) bool: tiles that ever appear in a file
     table: np.ndarray  # (K, S, 7, 96) class signatures
+    noise_cv: float = NOISE_CV  # relative spread of the multiplicative observation noise
 
     @property
     def n_tiles(self) -> int:
@@ -67,8 +68,8 @@ class TrafficModel:
         if direction == "UL":
             mean = mean * self.uplink[:, service, None]
         rng = np.random.default_rng([self.seed, 7002, service, day, direction == "UL"])
-        # Log-normal noise with a relative spread of NOISE_CV plus count-like noise.
-        sigma2 = np.log1p(NOISE_CV**2 + COUNT_UNIT / np.maximum(mean, 1e-6))
+        # Log-normal noise with a relative spread of noise_cv plus count-like noise.
+        sigma2 = np.log1p(self.noise_cv**2 + COUNT_UNIT / np.maximum(mean, 1e-6))
         noise = rng.standard_normal(mean.shape)
         values = mean * np.exp(np.sqrt(sigma2) * noise - sigma2 / 2)
         n_out = rng.poisson(1 + values.size * 2e-5)
@@ -81,16 +82,27 @@ class TrafficModel:
 
 
 def make_traffic_model(
-    seed: int, membership: np.ndarray, activity: np.ndarray, rng: np.random.Generator
+    seed: int,
+    membership: np.ndarray,
+    activity: np.ndarray,
+    rng: np.random.Generator,
+    noise: float = 1.0,
 ) -> TrafficModel:
-    """Perturb memberships and tastes per tile, choose uncovered tiles."""
+    """Perturb memberships and tastes per tile, choose uncovered tiles.
+
+    ``noise`` scales every per-tile variation (membership, service taste) and the
+    observation noise; 1 is the standard city, 2 a harder one.
+    """
     n, k = membership.shape
-    m = membership * np.exp(0.2 * rng.standard_normal((n, k)))
+    m = membership * np.exp(0.2 * noise * rng.standard_normal((n, k)))
     m /= m.sum(axis=1, keepdims=True)
-    taste = np.exp(0.28 * rng.standard_normal((n, len(SERVICES))))
+    taste = np.exp(0.28 * noise * rng.standard_normal((n, len(SERVICES))))
     uplink = UPLINK[None, :] * np.exp(0.2 * rng.standard_normal((n, len(SERVICES))))
     covered = np.asarray(rng.uniform(size=n) >= UNCOVERED)
-    return TrafficModel(seed, m * activity[:, None], taste, uplink, covered, signature_table(k))
+    table = signature_table(k)
+    return TrafficModel(
+        seed, m * activity[:, None], taste, uplink, covered, table, NOISE_CV * noise
+    )
 
 
 def netmob_file(root: Path, service: str, day: dt.date, direction: str) -> Path:

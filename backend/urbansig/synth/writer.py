@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,26 @@ START_DATE = dt.date(2019, 3, 25)  # a Monday; 2019-03-31 is the daylight-saving
 GEOLIFE_USERS = 20
 STREETVIEW_PER_REGION = {"tiny": 2, "small": 2, "medium": 1, "large": 1}
 MODEL_PAGE = Path(__file__).with_name("MODEL.md")
+
+
+@dataclass(frozen=True)
+class CityVariation:
+    """How the city departs from the standard one (the defaults draw the standard city)."""
+
+    n_land_uses: int = len(LAND_USES)  # 3..7 classes (the first of landuse.KEEP_ORDER)
+    imbalance: float = 0.0  # > 0: frequent land uses grow, rare ones shrink
+    noise: float = 1.0  # scale of per-tile variation and observation noise
+
+    def check(self) -> None:
+        """BadInput naming the parameter that is out of range."""
+        if not 3 <= self.n_land_uses <= len(LAND_USES):
+            raise BadInput(
+                f"N_LAND_USES must be between 3 and {len(LAND_USES)}, not {self.n_land_uses}."
+            )
+        if not 0.0 <= self.imbalance <= 5.0:
+            raise BadInput(f"IMBALANCE must be between 0 and 5, not {self.imbalance}.")
+        if not 0.0 <= self.noise <= 5.0:
+            raise BadInput(f"NOISE must be between 0 and 5, not {self.noise}.")
 
 
 class _Quiet:
@@ -71,6 +92,7 @@ def generate_city(
     region_resolution: int = 9,
     n_users: int = 0,
     start_date: dt.date = START_DATE,
+    variation: CityVariation | None = None,
 ) -> dict[str, Any]:
     """Generate the synthetic city into ``out_dir`` (replaced atomically); returns the manifest.
 
@@ -84,6 +106,8 @@ def generate_city(
         raise BadInput(f"REGION_RESOLUTION must be between 7 and 10 (H3), not {region_resolution}.")
     if int(n_users) < 0:
         raise BadInput(f"N_USERS must be 0 (default for the size) or more, not {n_users}.")
+    variation = variation or CityVariation()
+    variation.check()
     events = events if events is not None else _Quiet()
     out_dir = Path(out_dir)
     check_output(out_dir)
@@ -98,6 +122,7 @@ def generate_city(
             int(region_resolution),
             int(n_users),
             start_date,
+            variation,
         )
     return manifest
 
@@ -124,6 +149,7 @@ def _build(
     resolution: int,
     n_users: int,
     start: dt.date,
+    variation: CityVariation,
 ) -> dict[str, Any]:
     grid = CityGrid.for_size(size)
     n_users = n_users or SIZES[size][2]
@@ -132,7 +158,7 @@ def _build(
     streams = [np.random.default_rng(s) for s in root.spawn(8)]
     events.progress(0.0, f"Laying out {CITY} ({grid.n_rows} x {grid.n_cols} tiles)")
     network = make_network(grid, streams[0])
-    land = make_land_use(grid, network, streams[1])
+    land = make_land_use(grid, network, streams[1], variation.n_land_uses, variation.imbalance)
     pop = make_population(grid, land, streams[2])
     events.check_cancelled()
 
@@ -140,7 +166,7 @@ def _build(
     regions = make_regions(grid, land.membership, land.label, pop, resolution, streams[3])
     events.check_cancelled()
 
-    traffic = make_traffic_model(seed, land.membership, pop.activity, streams[4])
+    traffic = make_traffic_model(seed, land.membership, pop.activity, streams[4], variation.noise)
     netmob = out / "netmob"
     n_bytes = write_traffic(
         traffic, netmob, start, days, _Stage(events, 0.05, 0.7), events.check_cancelled
@@ -217,6 +243,8 @@ def _build(
     _write_streetview(out, grid, land.membership, density, regions, size, seed, events)
 
     manifest = _manifest(grid, seed, size, days, start, resolution, n_users, regions, pois, od)
+    manifest["variation"] = asdict(variation)
+    manifest["land_uses_present"] = [LAND_USES[k] for k in np.unique(land.label)]
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     (out / "README.md").write_text(_readme(manifest), encoding="utf-8")
     events.progress(1.0, "Demo city written")

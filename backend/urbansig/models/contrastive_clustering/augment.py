@@ -7,27 +7,40 @@ neighbour's.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import torch
+
+from urbansig import parameters
+
+
+def _switch(name: str) -> Any:
+    """The table default of the algorithm's AUG_<NAME> switch."""
+    return field(default_factory=lambda: parameters.default("clustertraffictiles", f"aug_{name}"))
 
 
 @dataclass
 class AugmentConfig:
     """Switches and strengths of the traffic augmentations (on log/z-scored signatures)."""
 
-    shift: bool = True  # circular time shift of up to max_shift steps (same for all services)
+    # circular time shift of up to max_shift steps (same for all services)
+    shift: bool = _switch("shift")
     max_shift: int = 1
-    scale: bool = True  # per-service amplitude scaling: log-space offset in +- scale_range
+    # per-service amplitude scaling: log-space offset in +- scale_range
+    scale: bool = _switch("scale")
     scale_range: float = 0.3
-    jitter: bool = True  # additive Gaussian noise
+    # additive Gaussian noise
+    jitter: bool = _switch("jitter")
     jitter_std: float = 0.1
-    mask_hours: bool = True  # each step of the week blanked (all services) with this probability
+    # each step of the week blanked (all services) with this probability
+    mask_hours: bool = _switch("mask_hours")
     mask_hours_p: float = 0.1
-    mask_services: bool = True  # each service row blanked with this probability
+    # each service row blanked with this probability
+    mask_services: bool = _switch("mask_services")
     mask_services_p: float = 0.1
-    neighbour_mix: bool = False  # mix with a random neighbour's signature, weight U(0, mix_max)
+    # mix with a random neighbour's signature, weight U(0, mix_max)
+    neighbour_mix: bool = _switch("neighbour_mix")
     mix_max: float = 0.5
     context_dropout: float = 0.2  # spatial model: context replaced by the tile itself
 

@@ -3,8 +3,12 @@
 Each method is scored with the shared metrics of :mod:`urbansig.evaluation`: silhouette and
 Davies-Bouldin in the method's own feature space (silhouette on a sample), spatial
 coherence with a join-count permutation test, and ARI / NMI / accuracy against known labels.
-Baselines: k-means on the normalised profiles, and PCA + k-means. On large inputs both are
-fitted on a random sample of ``fit_sample`` tiles, then assign every tile.
+Baselines: k-means on the normalised profiles, PCA + k-means and, when the tiles'
+neighbours are known, the spatial ones: k-means on neighbour-smoothed principal components
+(each tile averaged with its neighbours' mean) and spatial k-means (k-means on the canonical
+correlations between a tile and its neighbourhood, :mod:`urbansig.models.spatial_kmeans`).
+On large inputs they are fitted on a random sample of ``fit_sample`` tiles, then assign
+every tile.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ def kmeans_baselines(
     pca_components: int = 20,
     seed: int = 0,
     fit_sample: int = 20_000,
+    neighbours: list[list[int]] | None = None,
+    skip: tuple[str, ...] = (),
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``{"kmeans": (labels, features), "pca_kmeans": (labels, features)}`` on raw profiles
-    ``(n, services, steps)``, normalised as the deep model does."""
+    """``{name: (labels, features)}`` on raw profiles ``(n, services, steps)``, normalised as
+    the methods do: ``kmeans``, ``pca_kmeans`` and, with ``neighbours``, ``smoothed_kmeans``
+    and ``spatial_kmeans``; names in ``skip`` are left out (the method being run)."""
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
 
@@ -39,7 +46,24 @@ def kmeans_baselines(
     z = pca.transform(x).astype(np.float32)
     km2 = KMeans(n_clusters, n_init=3, random_state=seed).fit(z[fit_rows])
     out["pca_kmeans"] = (km2.predict(z), z)
-    return out
+    if neighbours is None:
+        return {k: v for k, v in out.items() if k not in skip}
+    from urbansig.models.contrastive_clustering.normalise import neighbour_mean, to_csr
+
+    indptr, indices = to_csr(neighbours, len(z))
+    smooth = (z + neighbour_mean(z, indptr, indices)) / 2
+    km3 = KMeans(n_clusters, n_init=3, random_state=seed).fit(smooth[fit_rows])
+    out["smoothed_kmeans"] = (km3.predict(smooth), smooth)
+    if "spatial_kmeans" not in skip:
+        from urbansig.models.spatial_kmeans import SpatialKMeans, SpatialSettings
+        from urbansig.models.traffic import TrafficData
+
+        data = TrafficData(values, neighbours)
+        settings = SpatialSettings(n_clusters=n_clusters, normalisation=normalisation)
+        spatial = SpatialKMeans(settings, seed=seed).fit(data)
+        features, probs = spatial.infer(data)
+        out["spatial_kmeans"] = (probs.argmax(axis=1), features)
+    return {k: v for k, v in out.items() if k not in skip}
 
 
 def evaluate_assignment(
@@ -80,7 +104,7 @@ def evaluate_assignment(
 
 
 def compare_methods(
-    deep: tuple[np.ndarray, np.ndarray],
+    chosen: tuple[str, np.ndarray, np.ndarray],
     values: np.ndarray,
     neighbours: list[list[int]] | None,
     truth: np.ndarray | None,
@@ -89,9 +113,15 @@ def compare_methods(
     seed: int = 0,
     permutations: int = 99,
 ) -> list[dict[str, Any]]:
-    """One row per method (contrastive clustering, k-means, PCA + k-means), same metrics."""
-    methods = {"contrastive_clustering": deep}
-    methods.update(kmeans_baselines(values, n_clusters, normalisation, seed=seed))
+    """One row per method, same metrics: first ``chosen`` = (name, labels, features), the
+    method whose result is written, then every baseline of :func:`kmeans_baselines`."""
+    name, labels, features = chosen
+    methods = {name: (labels, features)}
+    methods.update(
+        kmeans_baselines(
+            values, n_clusters, normalisation, seed=seed, neighbours=neighbours, skip=(name,)
+        )
+    )
     rows = []
     for name, (labels, features) in methods.items():
         metrics = evaluate_assignment(labels, features, neighbours, truth, permutations, seed=seed)

@@ -12,46 +12,35 @@ from urbansig.models.contrastive_clustering.normalise import normalise_profiles
 TSNE_SAMPLE = 2000
 
 
-def build_report(
-    model: Any,
-    data: dict[str, Any],
-    labels: np.ndarray,
-    reps: np.ndarray,
-    probs: np.ndarray,
-    rows: list[dict[str, Any]],
-    curve: list[dict[str, float]],
-    seed: int = 0,
-) -> Any:
-    """A :class:`urbansig.report.Report` describing a clustering run."""
+def build_report(model: Any, values: np.ndarray, result: Any, seed: int = 0) -> Any:
+    """A :class:`urbansig.report.Report` describing a clustering run: ``model`` (either
+    method) on raw profiles ``values``; ``result`` holds labels, reps, probs, the comparison
+    rows and the curve of the choice of K."""
     import matplotlib
 
     matplotlib.use("Agg")
     from urbansig.report import Report
 
+    labels, reps, probs, curve = result.labels, result.reps, result.probs, result.curve
     report = Report("Cluster mobile traffic tiles")
     report.paragraph(
         f"{len(labels)} tiles, {len(model.services)} services, layout {model.layout}, "
-        f"K = {model.n_clusters}, normalisation {model.normalisation}, encoder "
-        f"{model.encoder}, spatial contrast (neighbour pairs) "
-        f"{'on' if model.neighbour_pairs else 'off'}, neighbour context input "
-        f"{'on' if model.neighbour_context else 'off'}; the last "
-        f"{model.refine_fraction:.0%} of the epochs refine the clusters from k-means "
-        "prototypes of the learned representation."
+        f"K = {model.n_clusters}, normalisation {model.normalisation}. {model.describe()}"
     )
-    report.section("Metrics (contrastive clustering and baselines)")
+    report.section(f"Metrics ({result.rows[0]['method']}, whose clusters are written, first)")
     report.table(
-        rows,
+        result.rows,
         "Silhouette / Davies-Bouldin in each method's feature space; coherence: "
         "share of neighbour pairs in the same cluster (random: permuted labels).",
     )
     if curve:
         report.section("Choice of K")
-        report.table(curve, "score = (stability across seeds + silhouette) / 2")
-        report.figure(_curve_figure(curve), "auto_k", "Stability, silhouette and score per K")
+        report.table(curve, model.k_score)
+        report.figure(_curve_figure(curve), "auto_k", "Scores per K (the highest score wins)")
     report.section("Clusters")
     report.figure(_sizes_figure(labels, model.n_clusters), "sizes", "Tiles per cluster")
     report.figure(
-        _profiles_figure(data["values"], labels, model),
+        _profiles_figure(values, labels, model),
         "profiles",
         "Mean normalised weekly profile of each cluster, one line per service",
     )
@@ -151,8 +140,12 @@ def _curve_figure(curve: list[dict[str, float]]) -> Any:
 
     fig, ax = plt.subplots(figsize=(6, 3))
     ks = [row["k"] for row in curve]
-    for key in ("stability", "silhouette", "score"):
-        ax.plot(ks, [row[key] for row in curve], marker="o", label=key)
+    keys = [key for key in curve[0] if key not in ("k", "used_clusters")]
+    for key in keys:
+        values = np.array([row[key] for row in curve], dtype=float)
+        span = np.ptp(values) or 1.0
+        ax.plot(ks, (values - values.min()) / span, marker="o", label=key)
+    ax.set_ylabel("scaled to 0-1")
     ax.set_xlabel("K")
     ax.legend(fontsize=8)
     return fig

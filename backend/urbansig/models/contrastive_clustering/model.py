@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import torch
 
+from urbansig import parameters
+from urbansig.models.base import Method
 from urbansig.models.contrastive_clustering.augment import AugmentConfig, TrafficAugment
 from urbansig.models.contrastive_clustering.encoder import (
     ENCODERS,
@@ -22,9 +25,11 @@ from urbansig.models.contrastive_clustering.normalise import (
     normalise_profiles,
     to_csr,
 )
+from urbansig.models.traffic import TrafficData, TrafficLayout
 from urbansig.protocol import BadInput
 from urbansig.training import FitConfig, FitHistory, ProgressSink, fit, resolve_device
 
+TASK = "clustertraffictiles"
 METHOD = "contrastive_clustering"
 VERSION = 2  # 2: neighbour pairs, prototype refinement, neighbour_context (was "spatial")
 KMEANS_SAMPLE = 20_000  # tiles whose representation starts the prototypes
@@ -35,7 +40,55 @@ PROTOTYPE_SHARPNESS = 3.0  # logit gap of a typical tile between its two nearest
 _ViewInputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
 
 
-class TrafficClusterer:
+def _default(key: str) -> Any:
+    return parameters.default(TASK, key)
+
+
+@dataclass
+class ClusterSettings:
+    """Model and training settings; those that are algorithm parameters default to the
+    parameter table (N_CLUSTERS there is "auto", which the job resolves to a number)."""
+
+    n_clusters: int = 8
+    encoder: str = field(default_factory=lambda: _default("encoder"))
+    feature_dim: int = 64
+    instance_temperature: float = field(default_factory=lambda: _default("instance_temperature"))
+    cluster_temperature: float = field(default_factory=lambda: _default("cluster_temperature"))
+    entropy_weight: float = field(default_factory=lambda: _default("entropy_weight"))
+    epochs: int = field(default_factory=lambda: _default("epochs"))
+    batch_size: int = field(default_factory=lambda: _default("batch_size"))
+    lr: float = field(default_factory=lambda: _default("lr"))
+    weight_decay: float = 1e-4
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    neighbour_pairs: bool = field(default_factory=lambda: _default("spatial"))
+    neighbour_context: bool = field(default_factory=lambda: _default("neighbour_context"))
+    refine_fraction: float = 0.25
+    normalisation: str = field(default_factory=lambda: _default("normalisation"))
+    max_train_tiles: int = field(default_factory=lambda: _default("max_train_tiles"))
+
+    def __post_init__(self) -> None:
+        if self.n_clusters < 2:
+            raise ValueError("n_clusters must be at least 2")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, not {self.encoder!r}")
+        if not 0.0 <= self.refine_fraction < 1.0:
+            raise ValueError("refine_fraction must be in [0, 1)")
+        if self.normalisation not in NORMALISATIONS:
+            raise ValueError(f"normalisation must be one of {NORMALISATIONS}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "augment": self.augment.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClusterSettings:
+        known = {f.name for f in fields(cls)} - {"augment"}
+        return cls(
+            augment=AugmentConfig.from_dict(data["augment"]),
+            **{k: data[k] for k in known},
+        )
+
+
+class TrafficClusterer(TrafficLayout, Method[TrafficData, np.ndarray]):
     """Deep contrastive clustering of traffic profiles ``(n_tiles, n_services, n_steps)``.
 
     Raw profiles go in; the model normalises them (``normalisation``), encodes two augmented
@@ -58,53 +111,14 @@ class TrafficClusterer:
     tiles, so city-scale inputs train in bounded time; inference runs in batches.
     """
 
+    method = METHOD
+    version = VERSION
     saved_metrics: dict[str, Any]  # the metrics stored in a model file, set by load()
 
     def __init__(
-        self,
-        n_clusters: int = 8,
-        encoder: str = "dense",
-        feature_dim: int = 64,
-        instance_temperature: float = 0.5,
-        cluster_temperature: float = 1.0,
-        entropy_weight: float = 0.05,
-        epochs: int = 60,
-        batch_size: int = 256,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        augment: AugmentConfig | None = None,
-        neighbour_pairs: bool = True,
-        neighbour_context: bool = False,
-        refine_fraction: float = 0.25,
-        normalisation: str = "service_shape",
-        max_train_tiles: int = 8_000,
-        device: str = "auto",
-        seed: int = 0,
+        self, settings: ClusterSettings | None = None, device: str = "auto", seed: int = 0
     ) -> None:
-        if n_clusters < 2:
-            raise ValueError("n_clusters must be at least 2")
-        if encoder not in ENCODERS:
-            raise ValueError(f"encoder must be one of {ENCODERS}, not {encoder!r}")
-        if not 0.0 <= refine_fraction < 1.0:
-            raise ValueError("refine_fraction must be in [0, 1)")
-        if normalisation not in NORMALISATIONS:
-            raise ValueError(f"normalisation must be one of {NORMALISATIONS}")
-        self.n_clusters = int(n_clusters)
-        self.encoder = encoder
-        self.feature_dim = int(feature_dim)
-        self.instance_temperature = float(instance_temperature)
-        self.cluster_temperature = float(cluster_temperature)
-        self.entropy_weight = float(entropy_weight)
-        self.epochs = int(epochs)
-        self.batch_size = int(batch_size)
-        self.lr = float(lr)
-        self.weight_decay = float(weight_decay)
-        self.augment = augment or AugmentConfig()
-        self.neighbour_pairs = bool(neighbour_pairs)
-        self.neighbour_context = bool(neighbour_context)
-        self.refine_fraction = float(refine_fraction)
-        self.normalisation = normalisation
-        self.max_train_tiles = int(max_train_tiles)
+        self.settings = settings or ClusterSettings()
         self.device = device
         self.seed = int(seed)
         self.services: list[str] | None = None
@@ -114,39 +128,50 @@ class TrafficClusterer:
         self.history: FitHistory | None = None
         self.training_summary: dict[str, Any] = {}
 
+    @property
+    def n_clusters(self) -> int:
+        return self.settings.n_clusters
+
+    @property
+    def normalisation(self) -> str:
+        return self.settings.normalisation
+
+    k_score = "score = (stability across seeds + silhouette) / 2"
+
+    def describe(self) -> str:
+        """The method as it ran, for the report."""
+        s = self.settings
+        return (
+            f"Deep contrastive clustering: encoder {s.encoder}, spatial contrast (neighbour "
+            f"pairs) {'on' if s.neighbour_pairs else 'off'}, neighbour context input "
+            f"{'on' if s.neighbour_context else 'off'}; the last {s.refine_fraction:.0%} of the "
+            "epochs refine the clusters from k-means prototypes of the learned "
+            "representation, which are re-centred at the end (the labels are those prototypes)."
+        )
+
     # ------------------------------------------------------------------ training
-    def fit(
-        self,
-        values: np.ndarray,
-        neighbours: list[list[int]] | None = None,
-        services: list[str] | None = None,
-        layout: str | None = None,
-        events: ProgressSink | None = None,
-    ) -> TrafficClusterer:
-        """Train on raw profiles ``(n, services, steps)``; ``neighbours[i]``: positions of the
-        tiles adjacent to tile i (optional; used by neighbour mixing and the spatial model)."""
+    def fit(self, data: TrafficData, events: ProgressSink | None = None) -> Self:
+        """Train on ``data``'s raw profiles; its neighbour lists drive the neighbour pairs,
+        neighbour mixing and the neighbour context."""
         from urbansig.training import seed_everything
 
-        values = np.asarray(values)
-        if values.ndim != 3:
-            raise ValueError("values must have shape (n_tiles, n_services, n_steps)")
+        values, neighbours = data.values, data.neighbours
         n, s, t = values.shape
         if n < self.n_clusters:
             raise ValueError(f"{n} tiles cannot make {self.n_clusters} clusters")
-        self.services = list(services) if services else [f"service_{i}" for i in range(s)]
-        self.layout, self.n_steps = layout, t
+        self.services, self.layout, self.n_steps = data.service_names, data.layout, t
         generator = seed_everything(self.seed)
         device = resolve_device(self.device)
         x = torch.from_numpy(normalise_profiles(values, self.normalisation))
         indptr, indices = to_csr(neighbours, n)
         context = (
             torch.from_numpy(neighbour_mean(x.numpy(), indptr, indices))
-            if self.neighbour_context
+            if self.settings.neighbour_context
             else None
         )
         self.net = self._new_net(s, t)
-        batch_size = min(self.batch_size, n)
-        per_epoch = min(n, self.max_train_tiles)
+        batch_size = min(self.settings.batch_size, n)
+        per_epoch = min(n, self.settings.max_train_tiles)
         indptr_t, indices_t = torch.from_numpy(indptr), torch.from_numpy(indices)
 
         def batches() -> Iterator[tuple[_ViewInputs, ...]]:
@@ -156,21 +181,21 @@ class TrafficClusterer:
                 idx = order[i : i + batch_size]
                 pair = (
                     _random_neighbour(idx, indptr_t, indices_t, generator)
-                    if self.neighbour_pairs
+                    if self.settings.neighbour_pairs
                     else idx
                 )
                 yield tuple(
                     _view_inputs(j, x, context, indptr_t, indices_t, generator) for j in (idx, pair)
                 )
 
-        augment = TrafficAugment(self.augment)
-        ti, tc = self.instance_temperature, self.cluster_temperature
+        augment = TrafficAugment(self.settings.augment)
+        ti, tc = self.settings.instance_temperature, self.settings.cluster_temperature
 
         def representation_loss(net: ContrastiveClusteringNet, batch: tuple) -> tuple:
             z1, p1 = net(augment.view(*batch[0]))
             z2, p2 = net(augment.view(*batch[1]))
             li = instance_loss(z1, z2, ti)
-            lc, le = cluster_loss(p1, p2, tc, self.entropy_weight)
+            lc, le = cluster_loss(p1, p2, tc, self.settings.entropy_weight)
             parts = {"instance": li.item(), "cluster": lc.item(), "entropy": le.item()}
             return li + lc + le, parts
 
@@ -182,14 +207,18 @@ class TrafficClusterer:
             lc, _ = cluster_loss(p1, p1b, tc, 0.0)
             return li + lc, {"instance": li.item(), "cluster": lc.item(), "entropy": 0.0}
 
-        refine = int(round(self.epochs * self.refine_fraction))
-        first = self.epochs - refine
-        sink = events.stage(0.0, first / self.epochs) if events is not None and refine else events
+        refine = int(round(self.settings.epochs * self.settings.refine_fraction))
+        first = self.settings.epochs - refine
+        sink = (
+            events.stage(0.0, first / self.settings.epochs)
+            if events is not None and refine
+            else events
+        )
         self.history = fit(
             self.net,
             batches,
             representation_loss,
-            self._fit_config(first, self.lr),
+            self._fit_config(first, self.settings.lr),
             device,
             sink,
             batch_size_of=_tiles_in_batch,
@@ -200,12 +229,12 @@ class TrafficClusterer:
             inputs = x[sample] if context is None else torch.cat([x[sample], context[sample]], 1)
             self._fit_prototypes(inputs, device)  # before fit() collects the parameters
 
-            sink = events.stage(first / self.epochs, 1.0) if events is not None else None
+            sink = events.stage(first / self.settings.epochs, 1.0) if events is not None else None
             refined = fit(
                 self.net,
                 batches,
                 refinement_loss,
-                self._fit_config(refine, 0.3 * self.lr),
+                self._fit_config(refine, 0.3 * self.settings.lr),
                 device,
                 sink,
                 batch_size_of=_tiles_in_batch,
@@ -217,7 +246,7 @@ class TrafficClusterer:
         self.training_summary = {
             "n_tiles": n,
             "tiles_per_epoch": per_epoch,
-            "epochs": self.epochs,
+            "epochs": self.settings.epochs,
             "refinement_epochs": refine,
             "seconds": round(self.history.seconds, 3),
             "tiles_per_second": round(self.history.samples_per_second, 1),
@@ -226,16 +255,21 @@ class TrafficClusterer:
         return self
 
     def _new_net(self, n_services: int, n_steps: int, prototypes: bool = False):
-        channels = 2 * n_services if self.neighbour_context else n_services
+        channels = 2 * n_services if self.settings.neighbour_context else n_services
         return ContrastiveClusteringNet(
-            channels, self.n_clusters, self.encoder, self.feature_dim, n_steps, prototypes
+            channels,
+            self.n_clusters,
+            self.settings.encoder,
+            self.settings.feature_dim,
+            n_steps,
+            prototypes,
         )
 
     def _fit_config(self, epochs: int, lr: float) -> FitConfig:
         return FitConfig(
             epochs=epochs,
             lr=lr,
-            weight_decay=self.weight_decay,
+            weight_decay=self.settings.weight_decay,
             optimizer="adamw",
             warmup_fraction=0.05,
             cosine=True,
@@ -283,11 +317,7 @@ class TrafficClusterer:
 
     # ------------------------------------------------------------------ inference
     def infer(
-        self,
-        values: np.ndarray,
-        neighbours: list[list[int]] | None = None,
-        batch_size: int = 4096,
-        events: ProgressSink | None = None,
+        self, data: TrafficData, events: ProgressSink | None = None, batch_size: int = 4096
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(representation (n, dim), cluster probabilities (n, K))`` in batches.
 
@@ -295,12 +325,12 @@ class TrafficClusterer:
         as its context.
         """
         net = self._require_net()
-        values = np.asarray(values)
+        values, neighbours = data.values, data.neighbours
         self.check_layout(values.shape[1], values.shape[2])
         device = resolve_device(self.device)
         net.to(device).eval()
         x = normalise_profiles(values, self.normalisation)
-        if self.neighbour_context:
+        if self.settings.neighbour_context:
             indptr, indices = to_csr(neighbours, len(x))
             x = np.concatenate([x, neighbour_mean(x, indptr, indices)], axis=1)
         reps, probs = [], []
@@ -316,40 +346,21 @@ class TrafficClusterer:
         net.to("cpu")
         return np.concatenate(reps), np.concatenate(probs)
 
-    def transform(
-        self, values: np.ndarray, neighbours: list[list[int]] | None = None
-    ) -> np.ndarray:
+    def transform(self, data: TrafficData) -> np.ndarray:
         """The backbone representation of each tile (the latent space), ``(n, dim)``."""
-        return self.infer(values, neighbours)[0]
+        return self.infer(data)[0]
 
-    def predict(
-        self, values: np.ndarray, neighbours: list[list[int]] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, data: TrafficData) -> tuple[np.ndarray, np.ndarray]:
         """``(cluster (n,) int64, confidence (n,))``: argmax of the cluster head and its
         probability."""
-        probs = self.infer(values, neighbours)[1]
+        probs = self.infer(data)[1]
         return probs.argmax(axis=1).astype(np.int64), probs.max(axis=1)
 
     # ------------------------------------------------------------------ files
     def config(self) -> dict[str, Any]:
         return {
             "version": VERSION,
-            "n_clusters": self.n_clusters,
-            "encoder": self.encoder,
-            "feature_dim": self.feature_dim,
-            "instance_temperature": self.instance_temperature,
-            "cluster_temperature": self.cluster_temperature,
-            "entropy_weight": self.entropy_weight,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "lr": self.lr,
-            "weight_decay": self.weight_decay,
-            "augment": self.augment.to_dict(),
-            "neighbour_pairs": self.neighbour_pairs,
-            "neighbour_context": self.neighbour_context,
-            "refine_fraction": self.refine_fraction,
-            "normalisation": self.normalisation,
-            "max_train_tiles": self.max_train_tiles,
+            **self.settings.to_dict(),
             "seed": self.seed,
             "services": self.services,
             "layout": self.layout,
@@ -366,8 +377,8 @@ class TrafficClusterer:
 
     @classmethod
     def load(
-        cls, path: str | Path, parameter: str = "MODEL", device: str = "auto"
-    ) -> TrafficClusterer:
+        cls, path: str | Path, device: str | torch.device = "cpu", parameter: str = "MODEL"
+    ) -> Self:
         """A model saved by :meth:`save`; another method's file is a BadInput naming
         ``parameter``."""
         from urbansig.models.serialization import load_model
@@ -380,26 +391,7 @@ class TrafficClusterer:
                 "new model on the same data."
             )
         try:
-            model = cls(
-                n_clusters=config["n_clusters"],
-                encoder=config["encoder"],
-                feature_dim=config["feature_dim"],
-                instance_temperature=config["instance_temperature"],
-                cluster_temperature=config["cluster_temperature"],
-                entropy_weight=config["entropy_weight"],
-                epochs=config["epochs"],
-                batch_size=config["batch_size"],
-                lr=config["lr"],
-                weight_decay=config["weight_decay"],
-                augment=AugmentConfig.from_dict(config["augment"]),
-                neighbour_pairs=config["neighbour_pairs"],
-                neighbour_context=config["neighbour_context"],
-                refine_fraction=config["refine_fraction"],
-                normalisation=config["normalisation"],
-                max_train_tiles=config["max_train_tiles"],
-                device=device,
-                seed=config["seed"],
-            )
+            model = cls(ClusterSettings.from_dict(config), str(device), config["seed"])
             model.services, model.layout = config["services"], config["layout"]
             model.n_steps = config["n_steps"]
             prototypes = "cluster_head.prototypes" in state
@@ -413,36 +405,6 @@ class TrafficClusterer:
         model.training_summary = config.get("training", {})
         model.saved_metrics = config.get("metrics", {})
         return model
-
-    def check_compatible(
-        self, services: list[str], layout: str, parameter: str = "MODEL"
-    ) -> list[int]:
-        """Positions that put ``services`` in the model's order; BadInput naming ``parameter``
-        when the services or the profile layout differ from the model's."""
-        if self.layout is not None and layout != self.layout:
-            raise BadInput(
-                f"{parameter}: the model was trained on the '{self.layout}' layout "
-                f"({self.n_steps} steps), the input is '{layout}'; choose LAYOUT {self.layout}."
-            )
-        model_services = list(self.services or [])
-        if sorted(services) != sorted(model_services):
-            missing = sorted(set(model_services) - set(services))
-            extra = sorted(set(services) - set(model_services))
-            raise BadInput(
-                f"{parameter}: the model was trained on services {', '.join(model_services)}; "
-                f"the input lacks {', '.join(missing) or 'none'} and adds "
-                f"{', '.join(extra) or 'none'}. Set SERVICES to the model's services."
-            )
-        return [services.index(name) for name in model_services]
-
-    def check_layout(self, n_services: int, n_steps: int, parameter: str = "MODEL") -> None:
-        """BadInput when profiles do not have the model's number of services and steps."""
-        want_s = len(self.services or [])
-        if n_services != want_s or (self.n_steps is not None and n_steps != self.n_steps):
-            raise BadInput(
-                f"{parameter}: the model expects profiles of {want_s} services x "
-                f"{self.n_steps} steps, the input has {n_services} x {n_steps}."
-            )
 
     def _require_net(self) -> ContrastiveClusteringNet:
         if self.net is None:

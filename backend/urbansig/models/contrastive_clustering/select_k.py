@@ -15,13 +15,13 @@ from typing import Any, Callable
 import numpy as np
 
 from urbansig.models.contrastive_clustering.model import TrafficClusterer
+from urbansig.models.traffic import TrafficData
 
 TIE = 0.005
 
 
 def select_k(
-    values: np.ndarray,
-    neighbours: list[list[int]] | None,
+    data: TrafficData,
     k_values: Sequence[int],
     make_model: Callable[[int, int], TrafficClusterer],
     seeds: Sequence[int] = (0, 1),
@@ -45,8 +45,8 @@ def select_k(
         assignments, silhouettes, used = [], [], []
         for seed in seeds:
             stage = events.stage(done / runs, (done + 1) / runs) if events is not None else None
-            model = make_model(k, seed).fit(values, neighbours, events=stage)
-            reps, probs = model.infer(values, neighbours)
+            model = make_model(k, seed).fit(data, events=stage)
+            reps, probs = model.infer(data)
             labels = probs.argmax(axis=1)
             assignments.append(labels)
             used.append(len(np.unique(labels)))
