@@ -232,8 +232,8 @@ def chains() -> list[Chain]:
         Chain(
             "democity_clusters",
             "Demo city to traffic clusters",
-            "Generates a demo city and clusters its mobile traffic tiles with deep "
-            "contrastive clustering, scored against the true land use.",
+            "Generates a demo city and clusters its mobile traffic tiles (spatial k-means, "
+            "number of clusters chosen automatically), scored against the true land use.",
             [_size],
             [_city_step(model_input("size")), _cluster_step()],
         ),

@@ -37,3 +37,30 @@ def test_the_constructor_takes_settings_device_seed(method) -> None:
 
 def test_file_kinds_are_distinct() -> None:
     assert len({m.method for m in METHODS}) == len(METHODS)
+
+
+@pytest.mark.parametrize(
+    "package",
+    ["contrastive_clustering", "spatial_kmeans", "musecl", "flows", "raw", "predictor"],
+)
+def test_models_import_with_torch_and_numpy_alone(package: str) -> None:
+    """models/ reads no files: pandas, geopandas and scikit-learn come in only when used."""
+    import pkgutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import urbansig.models
+
+    root = Path(urbansig.models.__file__).parent / package
+    modules = [f"urbansig.models.{package}.{m.name}" for m in pkgutil.iter_modules([str(root)])]
+    code = (
+        f"import sys, {', '.join(modules)}; "
+        "print([m for m in ('pandas', 'geopandas', 'sklearn') if m in sys.modules])"
+    )
+    backend = Path(__file__).resolve().parents[2] / "backend"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={"PYTHONPATH": str(backend), "PATH": ""},
+    )  # fmt: skip
+    assert out.stdout.strip() == "[]", package

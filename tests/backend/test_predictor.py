@@ -496,20 +496,3 @@ def test_the_training_summary_is_saved_with_the_model(tmp_path):
     model.training = {"target_field": "y"}
     config, _ = load_model(model.save(tmp_path / "m.pt"), "predictindicator", "MODEL")
     assert config["training"] == {"target_field": "y"}
-
-
-def test_the_predictor_imports_no_table_or_learning_library():
-    """models/predictor reads no files: pandas, geopandas and scikit-learn come in on use."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, urbansig.models.predictor, urbansig.models.predictor.figures; "
-        "print([m for m in ('pandas', 'geopandas', 'sklearn') if m in sys.modules])"
-    )
-    backend = Path(__file__).resolve().parents[2] / "backend"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        env={"PYTHONPATH": str(backend), "PATH": ""},
-    )  # fmt: skip
-    assert out.stdout.strip() == "[]"

@@ -494,24 +494,6 @@ def test_synthetic_city_quality_floors(tmp_path):
     assert m["regions_with_users"] >= 0.5 * manifest["n_regions"]
 
 
-def test_the_raw_models_import_no_table_or_learning_library():
-    """models/raw reads no files: pandas, geopandas and scikit-learn come in only when used."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, urbansig.models.raw, urbansig.models.raw.method, urbansig.models.raw.workflow"
-        ", urbansig.models.raw.pipeline; "
-        "print([m for m in ('pandas', 'geopandas', 'sklearn') if m in sys.modules])"
-    )
-    backend = Path(__file__).resolve().parents[2] / "backend"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        env={"PYTHONPATH": str(backend), "PATH": ""},
-    )  # fmt: skip
-    assert out.stdout.strip() == "[]"
-
-
 def test_settings_defaults_are_the_parameter_tables():
     from urbansig.parameters import default
 
