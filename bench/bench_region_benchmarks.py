@@ -51,8 +51,11 @@ def write_tables(d: dict[str, np.ndarray], folder: Path) -> dict[str, object]:
     }
 
 
-def run_flows(inputs: dict[str, object], folder: Path, seed: int) -> tuple[np.ndarray, float]:
-    """embedregionsflows with default settings through the backend; (embedding, seconds)."""
+def run_flows(
+    inputs: dict[str, object], folder: Path, seed: int
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """embedregionsflows with default settings through the backend; (embedding, its
+    no-learning baseline columns, seconds)."""
     import pandas as pd
 
     from urbansig.protocol import Events, JobSpec
@@ -73,9 +76,15 @@ def run_flows(inputs: dict[str, object], folder: Path, seed: int) -> tuple[np.nd
     from urbansig.io.vector import read_table
 
     frame = read_table(output, "OUTPUT")
-    columns = sorted((c for c in frame.columns if c.startswith("emb_")), key=lambda c: int(c[4:]))
     frame = frame.sort_values("region_id") if isinstance(frame, pd.DataFrame) else frame
-    return frame[columns].to_numpy(dtype=np.float64), seconds
+
+    def block(prefix: str) -> np.ndarray:
+        columns = sorted(
+            (c for c in frame.columns if c.startswith(prefix)), key=lambda c: int(c[len(prefix) :])
+        )
+        return frame[columns].to_numpy(dtype=np.float64)
+
+    return block("emb_"), block("base_"), seconds
 
 
 def main() -> None:
@@ -93,7 +102,7 @@ def main() -> None:
         folder = Path(tmp)
         inputs = write_tables(d, folder)
         for seed in args.seeds:
-            emb, secs = run_flows(inputs, folder, seed)
+            emb, baseline, secs = run_flows(inputs, folder, seed)
             seconds.append(secs)
             intensity = emb[:, learned_dim:]
             variants = {
@@ -105,8 +114,7 @@ def main() -> None:
                 rows.setdefault(name, []).append(score_all(feats, d, args.city))
             print(f"seed {seed}: {secs:.1f} s", flush=True)
         base = floors(d)
-        pca_floor = base["z log [OD, POI, LU], PCA 16"]
-        base["floor PCA 16 + intensity (no learning)"] = np.hstack([pca_floor, intensity])
+        base["job's base_ columns: PCA 16 + intensity (no learning)"] = baseline
     name, folds = CITIES[args.city]
     print(f"\n{name}: {len(d['od'])} regions, Ridge(alpha=1), KFold({folds}), R2 out-of-fold")
     header = "| features | " + " | ".join(TASKS) + " |"

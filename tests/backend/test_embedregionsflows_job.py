@@ -154,3 +154,34 @@ def test_trained_model_refuses_other_views(tmp_path):
             {**inputs, "views": [], "trained_model": str(tmp_path / "m.pt")},
             {"output": tmp_path / "c.csv"},
         )
+
+
+def test_baseline_columns_are_the_benchmarks_floor(tmp_path):
+    """base_ columns: PCA 16 of the z-scored log inputs (as sklearn's PCA gives them, up to
+    sign) followed by the count-intensity columns, whatever the seed."""
+    from sklearn.decomposition import PCA
+
+    from urbansig.io.vector import read_table
+    from urbansig.models.flows import FlowSettings
+
+    inputs = _city(tmp_path)
+    frames = []
+    for seed in (0, 1):
+        out = tmp_path / f"embedded_{seed}.gpkg"
+        _run(inputs, {"output": out}, seed=seed)
+        frames.append(read_table(out))
+    base = [c for c in frames[0].columns if c.startswith("base_")]
+    first = frames[0][base].to_numpy(float)
+    np.testing.assert_allclose(first, frames[1][base].to_numpy(float), atol=1e-9)
+    od = pd.read_csv(tmp_path / "od.csv")
+    matrix = np.zeros((N_REGIONS, N_REGIONS))
+    np.add.at(matrix, (od["origin"] - 1, od["destination"] - 1), od["count"])
+    poi = pd.read_csv(tmp_path / "poi.csv").drop(columns="region_id").to_numpy(float)
+    x = np.log1p(np.hstack([matrix, matrix.T, poi]))
+    z = (x - x.mean(0)) / np.maximum(x.std(0), 1e-9)
+    expected = PCA(min(16, N_REGIONS), random_state=0).fit_transform(z)
+    k = expected.shape[1]
+    for j in range(k - 1):  # the last component of 12 centred rows is numerically zero
+        np.testing.assert_allclose(np.abs(first[:, j]), np.abs(expected[:, j]), atol=1e-6)
+    intensity = _embedding(tmp_path / "embedded_0.gpkg")[:, FAST["dim"] :]
+    np.testing.assert_allclose(first[:, k:], intensity / FlowSettings().intensity_scale, atol=1e-9)

@@ -496,3 +496,32 @@ def test_the_training_summary_is_saved_with_the_model(tmp_path):
     model.training = {"target_field": "y"}
     config, _ = load_model(model.save(tmp_path / "m.pt"), "predictindicator", "MODEL")
     assert config["training"] == {"target_field": "y"}
+
+
+def test_baseline_fields_are_scored_beside_the_features_on_the_same_splits(tmp_path):
+    """base_ fields (an informative no-learning baseline) beside noise emb_ features: the
+    chosen model's row on them, the literature protocol on them, and a report that says
+    the baseline is ahead; without base_ fields (or with BASELINES off) no such row."""
+    rng = np.random.default_rng(1)
+    n = 144
+    informative = {f"base_{k:03d}": rng.normal(size=n) for k in range(3)}
+    X = np.column_stack(list(informative.values()))
+    y = np.round(np.expm1(3.0 + X @ np.array([0.8, -0.5, 0.3])))
+    noise = {f"emb_{k:03d}": rng.normal(size=n) for k in range(3)}
+    layer = region_layer(tmp_path / "regions.gpkg", population=y, **noise, **informative)
+    outputs = {"output": tmp_path / "out.gpkg", "report": tmp_path / "r.html"}
+    result, _ = run_job(tmp_path, {"input": layer}, {"target_field": "population"}, outputs)
+    metrics = result["metrics"]
+    rows = {r["model"]: r for r in metrics["models"]}
+    assert rows["ridge_on_baseline"]["r2_mean"] > 0.9 > 0.3 > rows["ridge"]["r2_mean"]
+    # the literature protocol is linear on the original scale of this log-linear target
+    assert metrics["baseline_literature_r2"] > max(0.5, metrics["literature_r2"] + 0.3)
+    assert metrics["baseline_n_fields"] == 3 and metrics["baseline_prefix"] == "base_"
+    report = (tmp_path / "r.html").read_text()
+    assert "The baseline is ahead" in report and "FEATURE_PREFIX base_" in report
+    off, _ = run_job(tmp_path, {"input": layer}, {"target_field": "population", "baselines": False})
+    assert [r["model"] for r in off["metrics"]["models"]] == ["ridge"]
+    given, _ = run_job(
+        tmp_path, {"input": layer}, {"target_field": "population", "feature_prefix": "base_"}
+    )
+    assert "ridge_on_baseline" not in {r["model"] for r in given["metrics"]["models"]}

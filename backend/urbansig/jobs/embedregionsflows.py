@@ -54,6 +54,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     events.check_cancelled()
     events.progress(0.85, "Embedding the regions")
     embedding = model.transform(data)
+    baseline = model.baseline(data)
     weights = model.view_weights(data)
     metrics = _metrics(model, data, found, embedding, train_seconds)
     for name, value in metrics.items():
@@ -63,7 +64,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
         model.save(outputs["model_file"], {"training": {"regions": data.n_regions}})
     if outputs.get("report"):
         _report(spec, model, data, found, weights, metrics)
-    _write_regions(regions, data, embedding, outputs["output"])
+    _write_regions(regions, data, embedding, baseline, outputs["output"])
     events.progress(1.0, "Done")
     return {"outputs": {k: v for k, v in outputs.items() if v}, "metrics": metrics}
 
@@ -107,14 +108,16 @@ def _metrics(model, data, found, embedding, train_seconds: float) -> dict[str, A
     return metrics
 
 
-def _write_regions(regions, data, embedding: np.ndarray, path: str) -> None:
+def _write_regions(regions, data, embedding: np.ndarray, baseline: np.ndarray, path: str) -> None:
     import geopandas as gpd
     import pandas as pd
 
-    from urbansig.columns import embedding_columns
+    from urbansig.columns import BASELINE_PREFIX, embedding_columns
     from urbansig.io.vector import has_geometry, write_layer
 
     columns = dict(zip(embedding_columns(embedding.shape[1]), embedding.T.astype(np.float64)))
+    names = embedding_columns(baseline.shape[1], BASELINE_PREFIX)
+    columns.update(zip(names, baseline.T.astype(np.float64)))
     columns["trips_out"] = data.od.sum(axis=(0, 2))
     columns["trips_in"] = data.od.sum(axis=(0, 1))
     added = pd.DataFrame(columns, index=regions.index)

@@ -26,6 +26,7 @@ from urbansig.protocol import BadInput, Events, JobSpec
 PRED_LITERATURE = "pred_literature"
 OUTPUT_COLUMNS = (PREDICTION, RESIDUAL, SPLIT, PRED_LOWER, PRED_UPPER, PRED_LITERATURE)
 BASELINES = ("ridge", "gbm", "mean")
+ON_BASELINE = "_on_baseline"  # the chosen model scored on the BASELINE_PREFIX fields
 
 
 @dataclass
@@ -126,11 +127,18 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     fields = [f for f in chosen if f != target_field]
     if not fields:
         raise BadInput("FEATURE_FIELDS: the only feature given is the target itself.")
-    return _train(spec, events, frame, fields, target_field, hidden)
+    exclude = {*fields, target_field, *OUTPUT_COLUMNS}
+    base_prefix = params.get("baseline_prefix") or ""
+    base_fields = [c for c in frame.columns if base_prefix and c.startswith(base_prefix)]
+    base_fields = [c for c in base_fields if c not in exclude] if params["baselines"] else []
+    return _train(spec, events, frame, fields, target_field, hidden, base_fields)
 
 
-def _train(spec, events, frame, fields, target_field, hidden) -> dict[str, Any]:
-    """Every model on repeated splits; the first repeat's chosen model predicts every region."""
+def _train(spec, events, frame, fields, target_field, hidden, base_fields) -> dict[str, Any]:
+    """Every model on repeated splits; the first repeat's chosen model predicts every region.
+
+    With ``base_fields`` (BASELINE_PREFIX) the chosen model is also scored on those fields,
+    on the same splits, as the row ``<model>_on_baseline``."""
     from urbansig.models.predictor import summarise
     from urbansig.models.predictor.splits import PART_NAMES
 
@@ -138,7 +146,16 @@ def _train(spec, events, frame, fields, target_field, hidden) -> dict[str, Any]:
     data = _labelled_data(frame, fields, target_field, params["log_target"], events)
     splits = _make_splits(frame, data.rows, params, spec.seed)
     options = _options(params, hidden, spec.device)
-    records, predictor = _evaluate(events, data, splits, _models(params), options, spec.seed)
+    end = 0.7 if base_fields else 0.85
+    stage = events.stage(0.05, end)
+    records, predictor = _evaluate(stage, data, splits, _models(params), options, spec.seed)
+    base = _baseline_data(frame, base_fields, data) if base_fields else None
+    if base is not None:
+        events.log(f"BASELINE_PREFIX: {params['model']} also on {_names(base_fields)}")
+        base_records, _ = _evaluate(
+            events.stage(end, 0.85), base, splits, [params["model"]], options, spec.seed
+        )
+        records += [{**r, "model": f"{r['model']}{ON_BASELINE}"} for r in base_records]
     rows = summarise(records)
     part0 = splits[0]
     _calibrate(predictor, data, part0, params["coverage"], events)
@@ -151,6 +168,11 @@ def _train(spec, events, frame, fields, target_field, hidden) -> dict[str, Any]:
     literature = None
     if params["literature_protocol"]:
         literature = _literature(data, params["folds"], spec.seed, metrics)
+        if base is not None:
+            _literature(base, params["folds"], spec.seed, metrics, "baseline_literature")
+    if base is not None:
+        metrics["baseline_prefix"] = params["baseline_prefix"]
+        metrics["baseline_n_fields"] = len(base_fields)
     _emit_metrics(events, rows, metrics)
     split_names = np.full(len(frame), "predicted", dtype=object)
     split_names[data.rows] = np.asarray(PART_NAMES, dtype=object)[part0]
@@ -200,13 +222,26 @@ def _summary(spec, data: Labelled, rows: list[dict[str, Any]]) -> dict[str, Any]
     return summary
 
 
-def _literature(data: Labelled, folds: int, seed: int, metrics: dict[str, Any]) -> np.ndarray:
-    """The literature protocol's metrics into ``metrics``; its out-of-fold predictions for
-    the labelled regions (NaN for the others)."""
+def _baseline_data(frame, base_fields: list[str], data: Labelled) -> Labelled:
+    """``data`` with the BASELINE_PREFIX fields as its features."""
+    from urbansig.io.region_table import feature_matrix
+
+    X = feature_matrix(frame, base_fields, "BASELINE_PREFIX")
+    return Labelled(
+        X, data.y, data.rows, X[data.rows], data.y_lab, base_fields, data.target_field,
+        data.log_target,
+    )  # fmt: skip
+
+
+def _literature(
+    data: Labelled, folds: int, seed: int, metrics: dict[str, Any], name: str = "literature"
+) -> np.ndarray:
+    """The literature protocol's metrics into ``metrics`` (``<name>_r2`` ...); its
+    out-of-fold predictions for the labelled regions (NaN for the others)."""
     from urbansig.models.predictor import literature_protocol
 
     scored, oof = literature_protocol(data.X_lab, data.y_lab, folds, seed)
-    metrics.update({f"literature_{k}": v for k, v in scored.items()})
+    metrics.update({f"{name}_{k}": v for k, v in scored.items()})
     metrics["literature_folds"] = folds
     column = np.full(len(data.y), np.nan)
     column[data.rows] = oof
@@ -278,17 +313,16 @@ def _options(params: dict[str, Any], hidden: tuple[int, ...], device: str) -> di
     }
 
 
-def _evaluate(events, data: Labelled, splits, models, options, seed: int):
+def _evaluate(train_events, data: Labelled, splits, models, options, seed: int):
     """Every model on every split: metric records and the first repeat's chosen model."""
     from urbansig.models.predictor import evaluate_split
     from urbansig.models.predictor.splits import TEST
 
     records, main_predictor = [], None
-    train_events = events.stage(0.05, 0.85)
     total = len(splits) * len(models)
     for r, part in enumerate(splits):
         for m, model in enumerate(models):
-            events.check_cancelled()
+            train_events.check_cancelled()
             step = r * len(models) + m
             stage = train_events.stage(step / total, (step + 1) / total)
             stage.progress(0.0, f"repeat {r + 1}/{len(splits)}: {model}")
@@ -347,9 +381,10 @@ def _emit_metrics(events, rows, metrics) -> None:
                 std=_finite(row[f"{key}_std"]),
             )
     events.metric("interval_coverage_test", _finite(metrics["interval_coverage_test"]))
-    for key in ("r2", "rmse", "mae"):
-        if f"literature_{key}" in metrics:
-            events.metric(f"literature_{key}", _finite(metrics[f"literature_{key}"]))
+    for name in ("literature", "baseline_literature"):
+        for key in ("r2", "rmse", "mae"):
+            if f"{name}_{key}" in metrics:
+                events.metric(f"{name}_{key}", _finite(metrics[f"{name}_{key}"]))
 
 
 def _model_fields(params: dict[str, Any], predictor, events) -> list[str]:
@@ -552,6 +587,8 @@ def _report(spec, out, outcome: Outcome) -> None:
             "comparison with them; the table above (repeated held-out splits, spread shown) is "
             "the better guide to how well the indicator can be predicted."
         )
+    if "baseline_prefix" in metrics:
+        _baseline_section(report, predictor.model, rows, metrics, len(fields))
     if predictor.halfwidth is not None:
         report.section("Prediction interval").paragraph(
             f"Split-conformal interval at {predictor.coverage:.0%} coverage: prediction ± "
@@ -584,6 +621,32 @@ def _report(spec, out, outcome: Outcome) -> None:
         "Red: under-predicted (truth above prediction), blue: over-predicted; grey: unknown.",
     )
     report.save(spec.outputs["report"])
+
+
+def _baseline_section(report, model: str, rows, metrics: dict[str, Any], n_fields: int) -> None:
+    """Which is ahead: the features given or the no-learning baseline fields."""
+    prefix, n_base = metrics["baseline_prefix"], metrics["baseline_n_fields"]
+    main = next(r for r in rows if r["model"] == model)
+    base = next(r for r in rows if r["model"] == f"{model}{ON_BASELINE}")
+    gap = base["r2_mean"] - main["r2_mean"]
+    pairs = [f"{model}: R2 {main['r2_mean']:.4f} on the {n_fields} features given, "
+             f"{base['r2_mean']:.4f} on the {n_base} {prefix} fields"]  # fmt: skip
+    if "baseline_literature_r2" in metrics:
+        pairs.append(
+            f"literature protocol: {metrics['literature_r2']:.4f} against "
+            f"{metrics['baseline_literature_r2']:.4f}"
+        )
+    verdict = (
+        "The baseline is ahead: for this indicator use the baseline fields as features "
+        f"(FEATURE_PREFIX {prefix}) or report both."
+        if gap > max(base["r2_std"], main["r2_std"], 0.01)
+        else "The features given are ahead of the baseline or level with it."
+        if gap <= 0
+        else "The two are within the repeats' spread of each other."
+    )
+    report.section("Features against the no-learning baseline").paragraph(
+        "; ".join(pairs) + f" (same splits). {verdict}"
+    )
 
 
 def _pm(row: dict[str, Any], key: str) -> str:

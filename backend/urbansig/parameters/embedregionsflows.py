@@ -123,8 +123,9 @@ PARAMETERS = (
         "OUTPUT",
         "Embedded regions",
         "vector_out",
-        help="the regions (with their geometry, if any), the emb_ columns and trips_out / "
-        "trips_in (trips per region over all OD matrices)",
+        help="the regions (with their geometry, if any), the emb_ columns, base_ columns (a "
+        "no-learning baseline: PCA of the log inputs and count intensity, to score beside "
+        "the embedding) and trips_out / trips_in (trips per region over all OD matrices)",
         geometry="table",
     ),
     Parameter(

@@ -131,3 +131,44 @@ def mobility_targets(data: FlowData) -> tuple[np.ndarray, np.ndarray]:
     incoming = data.od.transpose(0, 2, 1)
     inn = incoming / np.maximum(incoming.sum(axis=2, keepdims=True), 1e-12)
     return out, inn
+
+
+BASELINE_COMPONENTS = 16
+
+
+def baseline_features(
+    data: FlowData, scalers: Scalers, components: int = BASELINE_COMPONENTS
+) -> np.ndarray:
+    """The strongest no-learning baseline measured on the region benchmarks: the leading
+    principal components of every log1p input column (trips to and from each region per
+    slot, every view column), z-scored, followed by the count-intensity columns.
+
+    Computed on ``data`` itself (label-free); the same construction as the benchmark's
+    "floor PCA 16 + intensity" row, so a user can score it beside the embedding.
+    """
+    od = np.log1p(data.od)
+    parts = [od[t] for t in range(len(od))] + [od[t].T for t in range(len(od))]
+    parts += [np.log1p(np.maximum(data.views[name], 0.0)) for name in scalers.view_names]
+    x = np.hstack(parts)
+    z = (x - x.mean(axis=0)) / np.maximum(x.std(axis=0), 1e-9)
+    pcs = _principal_scores(z, components)
+    return np.hstack([pcs, intensity_columns(data, scalers)])
+
+
+def _principal_scores(z: np.ndarray, k: int) -> np.ndarray:
+    """Scores on the top ``k`` principal components (exact SVD; a randomised one for large
+    inputs), signs fixed so that each component's largest loading is positive."""
+    import torch
+
+    centred = z - z.mean(axis=0)
+    k = min(k, *centred.shape)
+    if centred.size <= 25_000_000:
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        vt = vt[:k]
+    else:
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            _, _, v = torch.svd_lowrank(torch.from_numpy(centred), q=k + 10, niter=4)
+        vt = v.numpy().T[:k]
+    largest = np.take_along_axis(vt, np.abs(vt).argmax(axis=1)[:, None], axis=1)
+    return centred @ (vt * np.sign(largest)).T

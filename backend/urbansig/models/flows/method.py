@@ -20,6 +20,7 @@ from urbansig.models.flows.data import FlowData
 from urbansig.models.flows.encoder import EncoderShape, FlowEncoder, LossWeights
 from urbansig.models.flows.features import (
     Scalers,
+    baseline_features,
     flow_tokens,
     intensity_columns,
     mobility_targets,
@@ -137,6 +138,12 @@ class FlowEmbedder(Method[FlowData, np.ndarray]):
         learned = (raw - self.out_mean) / self.out_std * self.settings.output_scale
         intensity = intensity_columns(data, self.scalers) * self.settings.intensity_scale
         return np.hstack([learned, intensity])
+
+    def baseline(self, data: FlowData) -> np.ndarray:
+        """The no-learning baseline of ``data`` (PCA of its log inputs + count intensity)."""
+        if self.scalers is None:
+            raise RuntimeError("the flows model is not fitted")
+        return baseline_features(data, self.scalers)
 
     def view_weights(self, data: FlowData) -> np.ndarray:
         """Attention weight of each view token per region ``(n, K)`` (slots first)."""
