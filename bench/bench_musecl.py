@@ -41,7 +41,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def read_city(city: Path, size: str, seed: int, image_size: int):
+def read_city(city: Path, size: str, seed: int, image_size: int, flow_encoder: str = "structure"):
     """The synthetic city's regions and RegionData, read with the job's readers."""
     from urbansig.io.musecl_inputs import read_modalities, read_numbered_regions
     from urbansig.protocol import Events
@@ -61,6 +61,7 @@ def read_city(city: Path, size: str, seed: int, image_size: int):
         "in_field": "",
         "out_field": "",
         "image_size": image_size,
+        "flow_encoder": flow_encoder,
     }
     inputs = {
         "raster": city / "remote_sensing.tif",
@@ -75,8 +76,11 @@ def read_city(city: Path, size: str, seed: int, image_size: int):
 
 
 def ablation(args) -> None:
-    regions, data = read_city(Path(args.city), args.size, args.seed, args.image_size)
+    regions, data = read_city(
+        Path(args.city), args.size, args.seed, args.image_size, args.flow_encoder
+    )
     config = MuseCLConfig(
+        flow_encoder=args.flow_encoder,
         modalities=tuple(args.modalities.split(",")) if args.modalities else (),
         epochs_image=args.epochs_image,
         epochs_fusion=args.epochs_fusion,
@@ -279,6 +283,7 @@ def main() -> None:
         help="seed of MuseCL's training only (default --seed); the city and splits keep --seed",
     )
     a.add_argument("--models", default="mlp,ridge")
+    a.add_argument("--flow-encoder", default="structure", choices=("structure", "totals"))
     a.add_argument("--repeats", type=int, default=5)
     a.add_argument("--json", default="")
     s = sub.add_parser("scale")

@@ -1,7 +1,8 @@
 """Benchmark: region embeddings on the real region benchmarks (Chicago, San Francisco).
 
-Runs the backend job ``embedregionsflows`` with its DEFAULT settings (the region data
-written as plain CSV tables: regions, a long OD table, POI and land-use count tables),
+Runs the backend jobs ``embedregionsflows`` and ``embedregionsmusecl`` with their DEFAULT
+settings (the region data written as plain CSV tables: regions, a long OD table, POI and
+land-use count tables; MuseCL fuses the count tables, aligned to the OD-structure flows),
 scores the OUTPUT with the published protocol (bench/region_protocol.py) for seeds 0-2,
 and prints it beside the published figures, the trivial floors and ablations of the
 embedding's two blocks (learned block only; count-intensity columns only; the floor plus
@@ -51,21 +52,24 @@ def write_tables(d: dict[str, np.ndarray], folder: Path) -> dict[str, object]:
     }
 
 
-def run_flows(
-    inputs: dict[str, object], folder: Path, seed: int
+def run_job(
+    task: str, inputs: dict[str, object], folder: Path, seed: int, params: dict | None = None
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """embedregionsflows with default settings through the backend; (embedding, its
-    no-learning baseline columns, seconds)."""
+    """``task`` (embedregionsflows or embedregionsmusecl) with default settings (but
+    ``params``) through the backend; (embedding, the no-learning baseline columns if any,
+    seconds)."""
     import pandas as pd
 
     from urbansig.protocol import Events, JobSpec
     from urbansig.runtime import run_spec
 
-    output = folder / f"embedded_{seed}.gpkg"
+    output = folder / f"{task}_{seed}.gpkg"
+    if task == "embedregionsmusecl":  # one OD table
+        inputs = {**inputs, "od": inputs["od"][0]}  # type: ignore[index]
     spec = JobSpec(
-        task="embedregionsflows",
+        task=task,
         inputs=dict(inputs),
-        params={"id_field": "region_id"},
+        params={"id_field": "region_id", **(params or {})},
         outputs={"output": str(output)},
         device="cpu",
         seed=seed,
@@ -93,6 +97,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--city", choices=sorted(CITIES), default="Chi")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument(
+        "--musecl",
+        nargs="*",
+        default=["structure"],
+        help="also MuseCL on the same inputs with these FLOW_ENCODER values (none: skip)",
+    )
     args = ap.parse_args()
     d = load_city(args.city)
     learned_dim = FlowSettings().dim
@@ -102,7 +112,7 @@ def main() -> None:
         folder = Path(tmp)
         inputs = write_tables(d, folder)
         for seed in args.seeds:
-            emb, baseline, secs = run_flows(inputs, folder, seed)
+            emb, baseline, secs = run_job("embedregionsflows", inputs, folder, seed)
             seconds.append(secs)
             intensity = emb[:, learned_dim:]
             variants = {
@@ -110,6 +120,13 @@ def main() -> None:
                 "  learned block only": emb[:, :learned_dim],
                 "  count-intensity columns only": intensity,
             }
+            for encoder in args.musecl:
+                feats, _, musecl_secs = run_job(
+                    "embedregionsmusecl", inputs, folder, seed, {"flow_encoder": encoder}
+                )
+                label = "embedregionsmusecl (defaults)" if encoder == "structure" else ""
+                variants[label or f"embedregionsmusecl, FLOW_ENCODER {encoder}"] = feats
+                print(f"seed {seed}: MuseCL ({encoder}) {musecl_secs:.1f} s", flush=True)
             for name, feats in variants.items():
                 rows.setdefault(name, []).append(score_all(feats, d, args.city))
             print(f"seed {seed}: {secs:.1f} s", flush=True)

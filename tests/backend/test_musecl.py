@@ -18,28 +18,33 @@ from urbansig.protocol import BadInput, Events, JobSpec
 
 def test_rank_candidates_picks_most_and_least_similar():
     x = np.array([[0.0], [1.0], [2.5], [10.0], [11.0], [50.0]])
-    nearest, farthest = triplets.rank_candidates(x, k=2, block=4)
-    assert nearest[0].tolist() == [1, 2]
-    assert farthest[0].tolist() == [5, 4]
-    assert nearest[5].tolist() == [4, 3]
-    assert farthest[5].tolist() == [0, 1]
-    assert not (nearest == np.arange(6)[:, None]).any()
-    nearest, farthest = triplets.rank_candidates(x, k=1, k_far=3)
-    assert nearest[:, 0].tolist() == [1, 0, 1, 4, 3, 4]
-    assert farthest.shape == (6, 3) and farthest[3].tolist() == [5, 0, 1]
+    c = triplets.rank_candidates(x, k=2, block=4)
+    assert c.nearest[0].tolist() == [1, 2]
+    assert sorted(c.farthest[0].tolist()) == [4, 5]
+    assert c.nearest[5].tolist() == [4, 3]
+    assert sorted(c.farthest[5].tolist()) == [0, 1]
+    assert not (c.nearest == np.arange(6)[:, None]).any()
+    c = triplets.rank_candidates(x, k=1, negative_fraction=0.6)  # 3 of the 5 others
+    assert c.nearest[:, 0].tolist() == [1, 0, 1, 4, 3, 4]
+    assert c.threshold[3] == 9.0**2  # region 3 (at 10): its 3rd most distant other is 9 away
     valid = np.array([True, False, True, True, True, True])
-    nearest, farthest = triplets.rank_candidates(x, k=1, valid=valid)
-    assert nearest[0, 0] == 2 and nearest[2, 0] == 0  # region 1 has no data: never picked
-    assert 1 not in nearest and 1 not in farthest
+    c = triplets.rank_candidates(x, k=1, valid=valid)
+    assert c.nearest[0, 0] == 2 and c.nearest[2, 0] == 0  # region 1 has no data: never picked
+    assert 1 not in c.nearest and 1 not in c.farthest
+    assert c.nearest.nbytes + c.farthest.nbytes == 6 * 2 * 8  # O(n k), not O(n^2)
 
 
-def test_sample_triplets_draw_from_candidates():
+def test_negatives_are_uniform_over_the_least_similar_share():
+    """Rejection sampling against the threshold draws every one of the least similar
+    quarter about equally often, and nothing closer."""
     rng = np.random.default_rng(0)
-    nearest = np.array([[1, 2], [0, 2], [1, 0]])
-    farthest = np.array([[2, 1], [2, 0], [0, 1]])
-    a, p, n = triplets.sample_triplets(np.array([0, 1, 2] * 20), nearest, farthest, rng)
-    for anchor, pos, neg in zip(a, p, n):
-        assert pos in nearest[anchor] and neg in farthest[anchor]
+    x = np.arange(41, dtype=float)[:, None]
+    c = triplets.rank_candidates(x, k=3, negative_fraction=0.25)  # 10 of the 40 others
+    _, pos, neg = triplets.sample_triplets(np.zeros(20_000, dtype=np.int64), c, rng)
+    assert set(pos.tolist()) == {1, 2, 3}
+    counts = np.bincount(neg, minlength=41)
+    assert set(np.flatnonzero(counts).tolist()) == set(range(31, 41))
+    assert counts[31:].min() > 0.8 * counts[31:].mean()
 
 
 def test_triplet_loss_uses_cosine_similarity_and_margin():
@@ -331,7 +336,8 @@ def test_model_rejects_fewer_than_two_modalities():
 
 
 def _write_city(root: Path, side: int = 6, seed: int = 0) -> dict[str, Path]:
-    """A small city: square regions, a 3-band raster, street-view PNGs, POIs, OD flows."""
+    """A small city: square regions of three kinds (land uses) that the density, raster,
+    street-view PNGs, POIs and OD flows all follow."""
     import geopandas as gpd
     import pandas as pd
     import rasterio
@@ -391,10 +397,12 @@ def _write_city(root: Path, side: int = 6, seed: int = 0) -> dict[str, Path]:
     pois = gpd.GeoDataFrame(rows, columns=["category", "text", "geometry"], crs=crs)
     paths["pois"] = root / "pois.gpkg"
     pois.to_file(paths["pois"])
+    # trips follow the land use as every other input does: each region sends most of its
+    # trips to regions of the next kind (home -> work -> ...), volume by its own kind
     od = [
         (ids[i], ids[j], int(rng.poisson(5 * (kind[i] + 1))))
         for i in range(len(ids))
-        for j in rng.choice(len(ids), 3, replace=False)
+        for j in rng.choice(np.flatnonzero(kind == (kind[i] + 1) % 3), 3, replace=False)
     ]
     paths["od"] = root / "od.csv"
     pd.DataFrame(od, columns=["origin", "destination", "count"]).to_csv(paths["od"], index=False)
@@ -510,3 +518,119 @@ def test_job_bad_inputs_write_nothing(city, tmp_path):
     with pytest.raises(BadInput, match="TEMPERATURE"):
         _run({"regions": city["regions"], "pois": city["pois"]}, out, {"temperature": 0})
     assert list(tmp_path.glob("emb*")) == [] and not list(tmp_path.glob(".emb*"))
+
+
+def _plain_city(root: Path, n: int = 30, seed: int = 0) -> dict[str, object]:
+    """Regions as a plain CSV of ids, a long OD table and two count tables keyed by id."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(0, 3, n)
+    ids = np.arange(100, 100 + n)
+    pd.DataFrame({"region_id": ids, "crime": rng.poisson(10 * (kind + 1))}).to_csv(
+        root / "regions.csv", index=False
+    )
+    rows = [
+        (ids[i], ids[j], int(rng.poisson(20 if kind[i] == kind[j] else 2)))
+        for i in range(n)
+        for j in range(n)
+    ]
+    pd.DataFrame(rows, columns=["origin", "destination", "count"]).to_csv(
+        root / "od.csv", index=False
+    )
+    for name, width in (("poi", 5), ("landuse", 3)):
+        table = pd.DataFrame(
+            rng.poisson(3 * (kind[:, None] + 1), (n, width)),
+            columns=[f"{name}_{k}" for k in range(width)],
+        )
+        table.insert(0, "region_id", ids)
+        table.to_csv(root / f"{name}.csv", index=False)
+    return {
+        "regions": root / "regions.csv",
+        "od": root / "od.csv",
+        "views": [str(root / "poi.csv"), str(root / "landuse.csv")],
+    }
+
+
+def _run_plain(inputs: dict, outputs: dict, params: dict | None = None):
+    from urbansig.runtime import run_spec
+
+    spec = JobSpec(
+        task="embedregionsmusecl",
+        inputs={k: v if isinstance(v, list) else str(v) for k, v in inputs.items()},
+        params={**JOB_FAST, **(params or {})},
+        outputs={k: str(v) for k, v in outputs.items()},
+    )
+    return run_spec(spec, Events(open("/dev/null", "w")))
+
+
+def test_plain_region_table_with_od_structure_and_count_tables(tmp_path):
+    """A plain table of region ids, an OD table and two count tables: each table is a
+    modality, the flows are encoded from the OD structure, the output is a plain table,
+    and the saved model embeds the same regions again identically."""
+    import pandas as pd
+
+    from urbansig.io.vector import has_geometry, read_table
+    from urbansig.models.musecl import MuseCL
+
+    inputs = _plain_city(tmp_path)
+    outputs = {
+        "output": tmp_path / "emb.csv",
+        "output_model": tmp_path / "m.pt",
+        "output_report": tmp_path / "r.html",
+    }
+    result = _run_plain(inputs, outputs)
+    assert result["metrics"]["modalities"] == "poi,landuse,flow"
+    frame = read_table(outputs["output"])
+    assert not has_geometry(frame) and len(frame) == 30
+    assert frame["region_id"].tolist() == list(range(100, 130))
+    emb = frame[[c for c in frame.columns if c.startswith("emb_")]].to_numpy(float)
+    assert emb.shape == (30, 16) and np.isfinite(emb).all() and emb.std(0).min() > 0
+    assert {"beta_poi", "beta_landuse"} <= set(frame.columns)
+    page = outputs["output_report"].read_text()
+    assert "OD structure" in page and "cluster_map.png" not in page
+    model = MuseCL.load(outputs["output_model"])
+    assert model.flow_structure is not None and model.table_dims == {"poi": 5, "landuse": 3}
+    again = tmp_path / "again.csv"
+    _run_plain({**inputs, "model": outputs["output_model"]}, {"output": again})
+    np.testing.assert_allclose(
+        pd.read_csv(again)[[f"emb_{k:03d}" for k in range(16)]].to_numpy(), emb, atol=1e-5
+    )
+    # the paper's in/out totals instead: no OD-structure encoder in the model
+    totals = tmp_path / "totals.pt"
+    _run_plain(
+        inputs, {"output": tmp_path / "t.csv", "output_model": totals}, {"flow_encoder": "totals"}
+    )
+    assert MuseCL.load(totals).flow_structure is None
+
+
+def test_plain_region_table_refuses_inputs_placed_by_geometry(tmp_path, city):
+    inputs = _plain_city(tmp_path)
+    with pytest.raises(BadInput, match="POIS: placed by its geometry.*plain table"):
+        _run_plain({**inputs, "pois": city["pois"]}, {"output": tmp_path / "o.csv"})
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_count_table_named_like_a_modality_is_refused(tmp_path):
+    inputs = _plain_city(tmp_path)
+    (tmp_path / "poi.csv").rename(tmp_path / "flow.csv")
+    inputs["views"] = [str(tmp_path / "flow.csv"), str(tmp_path / "landuse.csv")]
+    with pytest.raises(BadInput, match="VIEWS: a table may not be named like a modality"):
+        _run_plain(inputs, {"output": tmp_path / "o.csv"})
+
+
+def test_text_fields_are_optional(city, tmp_path):
+    """POIs without any text field: the default TEXT_FIELDS and an empty one both train
+    the POI vectors from the categories alone."""
+    import geopandas as gpd
+
+    pois = gpd.read_file(city["pois"]).drop(columns="text")
+    bare = tmp_path / "pois_bare.gpkg"
+    pois.to_file(bare)
+    inputs = {"regions": city["regions"], "pois": bare, "od": city["od"]}
+    for text_fields in (None, ""):
+        params = {} if text_fields is None else {"text_fields": text_fields}
+        out = tmp_path / f"emb_{text_fields!r}.gpkg"
+        result = _run(inputs, {"output": out}, params)
+        assert result["metrics"]["modalities"] == "flow,poi_counts,poi_text"
+        assert len(gpd.read_file(out)) == 36

@@ -97,7 +97,7 @@ def read_od_matrices(
             for slot in pd.unique(slots[known]):
                 rows = known & (slots == slot)
                 if slot not in per_slot:
-                    _check_size(len(matrices) + len(per_slot) + 1, n)
+                    check_od_size(len(matrices) + len(per_slot) + 1, n)
                     per_slot[slot] = np.zeros((n, n))
                 np.add.at(per_slot[slot], (origin[rows], destination[rows]), counts[rows])
         if not per_slot:
@@ -123,7 +123,7 @@ def _slot_order(slot: str):
     return (0, float(number), "") if pd.notna(number) else (1, 0.0, slot)
 
 
-def _check_size(slots: int, n: int) -> None:
+def check_od_size(slots: int, n: int) -> None:
     if slots * n * n * 8 > MAX_MATRIX_BYTES:
         raise BadInput(
             f"OD: {slots} matrices of {n} x {n} regions exceed "

@@ -1,4 +1,5 @@
-"""MuseCL's inputs read per region: raster crops, street-view images, POIs, in/out flows.
+"""MuseCL's inputs read per region: raster crops, street-view images, POIs, OD flows, count
+tables.
 
 Each reader turns one input of ``embedregionsmusecl`` into arrays by region position
 (0..n-1 in the region layer's order); :func:`read_modalities` gathers them into the
@@ -19,17 +20,27 @@ if TYPE_CHECKING:
 
 IMAGE_CHUNK = 1024
 TASK = "embedregionsmusecl"
+MODALITY_NAMES = ("rs", "sv", "flow", "poi_counts", "poi_text")
 
 
 def read_numbered_regions(path: str, id_field: str):
-    """The region polygons; the default ``region_id`` numbers the rows when absent."""
+    """The region polygons, or a plain table of regions; the default ``region_id`` numbers
+    the rows when absent."""
     from urbansig.columns import REGION_ID
     from urbansig.io.regions import read_regions
+    from urbansig.io.vector import has_geometry, read_table
 
-    regions = read_regions(path, id_field=id_field)
+    table = read_table(path, "REGIONS")
+    regions = read_regions(path, id_field=id_field) if has_geometry(table) else table
+    if regions.empty:
+        raise BadInput("REGIONS: the layer has no features.")
     if id_field not in regions.columns:
         regions[REGION_ID] = np.arange(len(regions)).astype(str)
     return regions
+
+
+# inputs placed by their geometry, which a plain region table does not have
+_SPATIAL_INPUTS = {"raster": "RASTER", "streetview": "STREETVIEW", "pois": "POIS"}
 
 
 def metric_crs(regions):
@@ -42,15 +53,25 @@ def read_modalities(
 ) -> tuple[RegionData, list[str]]:
     """RegionData for the modalities the inputs give (those in ``wanted`` when given) and
     notes on where the flows came from."""
+    from urbansig.io.flows import FlowInputs, read_views, region_ids
+    from urbansig.io.vector import has_geometry
     from urbansig.models.musecl import RegionData
 
     n = len(regions)
-    projected = regions.to_crs(metric_crs(regions))
-    centroids = projected.geometry.centroid
-    data = RegionData(n=n, coords=np.column_stack([centroids.x, centroids.y]))
+    ids = region_ids(regions, params["id_field"])
+    data = RegionData(n=n, region_ids=ids)
+    if has_geometry(regions):
+        centroids = regions.to_crs(metric_crs(regions)).geometry.centroid
+        data.coords = np.column_stack([centroids.x, centroids.y])
+    else:
+        for key, name in _SPATIAL_INPUTS.items():
+            if inputs.get(key):
+                raise BadInput(
+                    f"{name}: placed by its geometry, so it needs region polygons; REGIONS is "
+                    "a plain table (give a polygon layer, or per-region counts as VIEWS)."
+                )
     notes: list[str] = []
     want = set(wanted) if wanted else None
-    ids = regions[params["id_field"]].astype(str).to_numpy()
     if inputs.get("raster") and (want is None or "rs" in want):
         events.progress(0.0, "Cropping the raster")
         data.rs, data.rs_valid = read_raster_crops(inputs["raster"], regions, params["image_size"])
@@ -70,13 +91,30 @@ def read_modalities(
             "inflow and outflow fields, not both."
         )
     if inputs.get("od") and (want is None or "flow" in want):
-        flows, valid = read_od_totals(inputs["od"], params, ids)
-        notes.append("flows: in/out totals from the OD table")
+        structure = params.get("flow_encoder") == "structure"
+        data.od, flows, valid = read_od(inputs["od"], params, ids, structure)
+        notes.append(
+            "flows: encoded from the OD structure (who goes where)"
+            if structure
+            else "flows: in/out totals from the OD table"
+        )
     elif params.get("in_field") or params.get("out_field"):
         flows, valid = flow_fields(regions, params)
         notes.append(f"flows: fields {params['in_field']} / {params['out_field']}")
     if flows is not None:
         data.flows, data.flow_valid = flows, valid
+    if inputs.get("views"):
+        found = FlowInputs()
+        tables = read_views(inputs["views"], ids, params["id_field"], found)
+        clashes = [t for t in tables if t in MODALITY_NAMES]
+        if clashes:
+            raise BadInput(
+                f"VIEWS: a table may not be named like a modality ({', '.join(clashes)}); "
+                "rename the file."
+            )
+        data.tables = {t: v for t, v in tables.items() if want is None or t in want}
+        notes += found.warnings
+        notes += [f"{t}: {len(found.view_columns[t])} count fields" for t in data.tables]
     events.progress(1.0, "Inputs read")
     return data, notes
 
@@ -202,37 +240,49 @@ def read_region_pois(
     return cats[has].tolist(), texts, where
 
 
-def read_od_totals(
-    path: str, params: dict[str, Any], ids: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each region's (inflow, outflow) trip totals from the OD table (OD_ORIGIN,
-    OD_DESTINATION, OD_COUNT in ``params``) and which regions occur in it."""
+def read_od(
+    path: str, params: dict[str, Any], ids: np.ndarray, matrix: bool
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """The OD table (OD_ORIGIN, OD_DESTINATION, OD_COUNT in ``params``) by region position:
+    a ``(1, n, n)`` trip matrix when ``matrix`` (else None), each region's (inflow,
+    outflow) totals and which regions occur in it. Trips naming other regions are left out
+    of the matrix; BadInput when no origin or destination is a region."""
     import pandas as pd
 
-    from urbansig.io.tables import read_od
+    from urbansig.io.flows import check_od_size, region_id_text
+    from urbansig.io.tables import read_od as read_od_table
 
     try:
-        od = read_od(
+        od = read_od_table(
             Path(path), params["od_origin"], params["od_destination"], params["od_count"] or None
         )
     except BadInput as exc:
         raise BadInput(f"OD: {exc}") from exc
     index = pd.Index(ids)
-    out_sum = od.groupby("origin")["count"].sum()
-    in_sum = od.groupby("destination")["count"].sum()
-    flows = np.column_stack(
-        [
-            in_sum.reindex(index).fillna(0.0).to_numpy(),
-            out_sum.reindex(index).fillna(0.0).to_numpy(),
-        ]
-    ).astype(np.float64)
-    valid = index.isin(out_sum.index) | index.isin(in_sum.index)
+    n = len(ids)
+    origin = index.get_indexer(region_id_text(od["origin"]))
+    destination = index.get_indexer(region_id_text(od["destination"]))
+    counts = od["count"].to_numpy(dtype=np.float64)
+    valid = np.zeros(n, dtype=bool)
+    valid[origin[origin >= 0]] = True
+    valid[destination[destination >= 0]] = True
     if not valid.any():
         raise BadInput(
             "OD: no origin or destination matches the regions' ID_FIELD values; "
             "the table's ids must be the region ids."
         )
-    return flows, np.asarray(valid)
+    inflow = np.bincount(destination[destination >= 0], counts[destination >= 0], minlength=n)
+    outflow = np.bincount(origin[origin >= 0], counts[origin >= 0], minlength=n)
+    trips = None
+    if matrix:
+        try:
+            check_od_size(1, n)
+        except BadInput as exc:
+            raise BadInput(f"{exc} FLOW_ENCODER totals needs no matrix.") from exc
+        trips = np.zeros((1, n, n))
+        known = (origin >= 0) & (destination >= 0)
+        np.add.at(trips[0], (origin[known], destination[known]), counts[known])
+    return trips, np.column_stack([inflow, outflow]).astype(np.float64), valid
 
 
 def flow_fields(regions, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:

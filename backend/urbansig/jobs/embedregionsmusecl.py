@@ -64,6 +64,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
             projection_head=params["projection_head"],
             modality_maps=params["modality_maps"],
             beta_entropy=params["beta_entropy"],
+            flow_encoder=params["flow_encoder"],
             max_images_per_epoch=params["images_per_epoch"],
             seed=spec.seed,
         )
@@ -193,7 +194,7 @@ def _write_outputs(spec, regions, model, result, rows, field, notes, metrics) ->
     import pandas as pd
 
     from urbansig.columns import CLUSTER, embedding_columns
-    from urbansig.io.vector import write_layer
+    from urbansig.io.vector import has_geometry, write_layer
     from urbansig.models.musecl.figures import pca_kmeans
 
     params, outputs = spec.params, spec.outputs
@@ -212,11 +213,9 @@ def _write_outputs(spec, regions, model, result, rows, field, notes, metrics) ->
     columns[CLUSTER] = labels
     taken = [c for c in columns if c in regions.columns]
     added = pd.DataFrame(columns, index=regions.index)
-    frame = gpd.GeoDataFrame(
-        pd.concat([regions.drop(columns=taken), added], axis=1),
-        geometry=regions.geometry.name,
-        crs=regions.crs,
-    )
+    frame = pd.concat([regions.drop(columns=taken), added], axis=1)
+    if has_geometry(regions):
+        frame = gpd.GeoDataFrame(frame, geometry=regions.geometry.name, crs=regions.crs)
     if outputs.get("output_model") and not spec.inputs.get("model"):
         model.save(outputs["output_model"])  # with the number of training regions
     if outputs.get("output_report"):
@@ -225,6 +224,7 @@ def _write_outputs(spec, regions, model, result, rows, field, notes, metrics) ->
 
 
 def _report(spec, regions, model, result, labels, pca, rows, field, notes, metrics) -> None:
+    from urbansig.io.vector import has_geometry
     from urbansig.models.musecl.figures import ablation_chart, cluster_map, training_curves
     from urbansig.report import Report
 
@@ -256,8 +256,9 @@ def _report(spec, regions, model, result, labels, pca, rows, field, notes, metri
     if model.summary.histories:
         report.section("Training")
         report.figure(training_curves(model.summary.histories), "training_curves", "Loss per stage")
-    report.section("Embedding map (PCA + k-means, as the paper's Figure 5)")
-    report.figure(cluster_map(regions, labels, pca), "cluster_map", "Regions by cluster")
+    if has_geometry(regions):
+        report.section("Embedding map (PCA + k-means, as the paper's Figure 5)")
+        report.figure(cluster_map(regions, labels, pca), "cluster_map", "Regions by cluster")
     if rows:
         report.section(f"Ablation: predicting {field} (log scale, held-out regions)")
         report.table(rows)

@@ -5,10 +5,11 @@ from urbansig.parameters import HTML_FILTER, MODEL_FILTER, Parameter
 PARAMETERS = (
     Parameter(
         "REGIONS",
-        "Region layer",
+        "Regions (layer or table)",
         "vector",
-        help="any polygons: H3 cells, tracts, tiles",
-        geometry="polygon",
+        help="any polygons (H3 cells, tracts, tiles), or a plain table of region ids for the "
+        "non-image modalities (OD, VIEWS, IN_FIELD/OUT_FIELD)",
+        geometry="table",
     ),
     Parameter(
         "ID_FIELD", "Region id field", "field", default="region_id", optional=True, parent="REGIONS"
@@ -70,6 +71,18 @@ PARAMETERS = (
         optional=True,
         file_filter="Tables (*.csv *.parquet)",
     ),
+    Parameter(
+        "FLOW_ENCODER",
+        "Flow encoder",
+        "enum",
+        help="structure: the flows are encoded from who goes where (the OD-structure encoder of "
+        "Embed regions from mobility flows, trained on the OD table); totals: from each "
+        "region's inflow and outflow only (the paper; always so with IN_FIELD/OUT_FIELD)",
+        default="structure",
+        choices=("structure", "totals"),
+        choice_labels=("OD structure (who goes where)", "In/out totals (the paper)"),
+        advanced=True,
+    ),
     Parameter("OD_ORIGIN", "OD origin field", "string", default="origin", advanced=True),
     Parameter(
         "OD_DESTINATION", "OD destination field", "string", default="destination", advanced=True
@@ -101,10 +114,19 @@ PARAMETERS = (
         numeric=True,
     ),
     Parameter(
+        "VIEWS",
+        "Per-region count tables",
+        "layers",
+        help="optional tables keyed by ID_FIELD (POI counts per category without points, "
+        "land-use classes, census fields); each table is one modality named after it",
+        optional=True,
+    ),
+    Parameter(
         "MODALITIES",
         "Modalities",
         "string",
-        help="comma list among rs, sv, flow, poi_counts, poi_text (empty: all that are given; at least two)",
+        help="comma list among rs, sv, flow, poi_counts, poi_text and the VIEWS tables' names "
+        "(empty: all that are given; at least two)",
         optional=True,
         advanced=True,
     ),
@@ -279,8 +301,9 @@ PARAMETERS = (
         "OUTPUT",
         "Embedded regions",
         "vector_out",
-        help="regions with emb_000 ..., the modality weights and counts of images and POIs used",
-        geometry="polygon",
+        help="regions with emb_000 ..., the modality weights and counts of images and POIs used "
+        "(a plain table when REGIONS is one)",
+        geometry="table",
     ),
     Parameter(
         "MODEL_FILE",

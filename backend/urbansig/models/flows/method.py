@@ -155,6 +155,13 @@ class FlowEmbedder(Method[FlowData, np.ndarray]):
         return weights.cpu().numpy().astype(np.float64)
 
     @property
+    def output_dim(self) -> int:
+        """Columns of :meth:`transform`: the learned block and the intensity columns."""
+        if self.model is None or self.scalers is None:
+            raise RuntimeError("the flows model is not fitted")
+        return self.model.shape.dim + sum(len(c) for c in self.scalers.components.values())
+
+    @property
     def token_names(self) -> list[str]:
         if self.model is None or self.scalers is None:
             return []
@@ -179,7 +186,8 @@ class FlowEmbedder(Method[FlowData, np.ndarray]):
         return emb.cpu().numpy().astype(np.float64)
 
     # -- files --------------------------------------------------------------------------
-    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+    def parts(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """(config, tensors) of the fitted model, for :meth:`save` or another model's file."""
         if self.model is None or self.scalers is None or self.out_mean is None:
             raise RuntimeError("the flows model is not fitted")
         sc = self.scalers
@@ -201,18 +209,18 @@ class FlowEmbedder(Method[FlowData, np.ndarray]):
             "flow_scale": sc.flow_scale,
             "view_names": list(sc.view_names),
             "seed": self.seed,
-            "metrics": metrics or self.metrics,
         }
-        return save_model(path, METHOD, config, state)
+        return config, state
 
     @classmethod
-    def load(
-        cls, path: str | Path, device: str | torch.device = "cpu", parameter: str = "MODEL"
+    def from_parts(
+        cls,
+        config: dict[str, Any],
+        state: dict[str, torch.Tensor],
+        device: str | torch.device = "cpu",
     ) -> Self:
-        config, state = load_model(path, METHOD, parameter)
-        if config.get("version") != MODEL_VERSION:
-            raise BadInput(f"{parameter}: {path} was written by another version of this method.")
-        shape = config["shape"]
+        """The model :meth:`parts` describes (KeyError / RuntimeError when it does not)."""
+        shape = dict(config["shape"])
         shape["token_dims"] = tuple(shape["token_dims"])
         embedder = cls(FlowSettings(**config["settings"]), device, int(config["seed"]))
         model = FlowEncoder(EncoderShape(**shape))
@@ -236,3 +244,17 @@ class FlowEmbedder(Method[FlowData, np.ndarray]):
         embedder.out_std = state["out_std"].numpy()
         embedder.metrics = config.get("metrics", {})
         return embedder
+
+    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        config, state = self.parts()
+        config["metrics"] = metrics or self.metrics
+        return save_model(path, METHOD, config, state)
+
+    @classmethod
+    def load(
+        cls, path: str | Path, device: str | torch.device = "cpu", parameter: str = "MODEL"
+    ) -> Self:
+        config, state = load_model(path, METHOD, parameter)
+        if config.get("version") != MODEL_VERSION:
+            raise BadInput(f"{parameter}: {path} was written by another version of this method.")
+        return cls.from_parts(config, state, device)

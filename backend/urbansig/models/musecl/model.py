@@ -1,10 +1,13 @@
 """The MuseCL model: per-modality triplet encoders, attentive fusion, InfoNCE to POI vectors.
 
 Modalities: ``rs`` (remote-sensing crop per region, ResNet-18-style), ``sv`` (street-view
-images, several per region, Inception-v3-style, averaged per region), ``flow`` (in/out flows,
-MLP), ``poi_counts`` (POI category counts, MLP) and ``poi_text`` (mean skip-gram vector of
-the region's POI categories). The encoded modalities are fused; the alignment target is
-``poi_text`` when POIs are given (the paper), else ``flow``, else ``sv``. By default (see
+images, several per region, Inception-v3-style, averaged per region), ``flow`` (MLP over
+the OD-structure embedding of :mod:`urbansig.models.flows` with ``flow_encoder="structure"``,
+or over the in/out totals as the paper, ``"totals"``), ``poi_counts`` (POI category counts,
+MLP), ``poi_text`` (mean skip-gram vector of the region's POI categories) and any per-region
+count table (``RegionData.tables``: POI counts without points, land use; MLP). The encoded
+modalities are fused; the alignment target is ``poi_text`` when POIs are given (the
+paper), else ``flow``, else ``sv``, else ``poi_counts``, else the first table. By default (see
 :func:`default_modalities`) the images and the flows are fused when given, and POI counts
 only pick the images' contrastive pairs. InfoNCE is applied to a projection head ``g(h)``
 of the fused ``h`` and ``h`` is the embedding (SimCLR); each fused modality goes through its
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import numpy as np
 import torch
@@ -32,6 +35,9 @@ from urbansig.models.musecl.fusion import AttentiveFusion, ProjectionHead, info_
 from urbansig.models.musecl.tabular import MLPEncoder
 from urbansig.protocol import BadInput
 from urbansig.training import FitConfig, FitHistory, ProgressSink, fit, seed_everything
+
+if TYPE_CHECKING:
+    from urbansig.models.flows import FlowEmbedder
 
 METHOD = "musecl"
 MODEL_VERSION = 1  # files without a version (written before it was stored) have this layout
@@ -54,15 +60,21 @@ PAIR_CRITERIA = {
     "flow": ("poi_counts", "space"),
     "poi_counts": ("flow", "space"),
 }
+FLOW_ENCODERS = ("structure", "totals")
 # the encoders of MuseCL.encoders (see MuseCL._empty_encoder)
 Encoder = encoders.ResNet18 | encoders.InceptionV3 | MLPEncoder
 _T = TypeVar("_T")
 
 
+def _input_name(m: str) -> str:
+    """The input that gives modality ``m`` (count tables come from VIEWS)."""
+    return _INPUT_NAME.get(m, "VIEWS")
+
+
 def _required(value: _T | None, m: str) -> _T:
     """``value``, an input that modality ``m`` needs; ValueError when the data lacks it."""
     if value is None:
-        raise ValueError(f"{_INPUT_NAME[m]}: the data has no {m} input")
+        raise ValueError(f"{_input_name(m)}: the data has no {m} input")
     return value
 
 
@@ -84,6 +96,9 @@ class RegionData:
     poi_category: list[str] | None = None  # per POI
     poi_text: list[str] | None = None  # per POI
     poi_region: np.ndarray | None = None  # per POI region position (-1 = outside)
+    region_ids: np.ndarray | None = None  # (n,) text ids, to align OD matrices
+    od: np.ndarray | None = None  # (slots, n, n) trips, for the OD-structure flow encoder
+    tables: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (n, d) counts
 
     def available(self) -> list[str]:
         have = []
@@ -95,7 +110,7 @@ class RegionData:
             have.append("flow")
         if self.poi_category is not None and len(self.poi_category):
             have += ["poi_counts", "poi_text"]
-        return have
+        return have + list(self.tables)
 
 
 def _default(key: str) -> Any:
@@ -139,6 +154,9 @@ class MuseCLConfig:
     modality_maps: bool = field(default_factory=lambda: _default("modality_maps"))
     # weight of the betas' negative entropy in the stage-2 loss (0: paper)
     beta_entropy: float = field(default_factory=lambda: _default("beta_entropy"))
+    # the flow modality's input: "structure" (OD-structure embedding, when an OD matrix is
+    # given) or "totals" (in/out totals, the paper)
+    flow_encoder: str = field(default_factory=lambda: _default("flow_encoder"))
     seed: int = 0
 
     @classmethod
@@ -167,9 +185,10 @@ def default_modalities(have: list[str]) -> list[str]:
     images = [m for m in IMAGE if m in have]
     if not images:
         return list(have)
+    have_tables = [m for m in have if m not in MODALITIES]
     target = next((m for m in ("poi_text", "flow") if m in have), None)
     extra = ["flow"] if target == "poi_text" and "flow" in have else []
-    return images + extra + ([target] if target else [])
+    return images + extra + have_tables + ([target] if target else [])
 
 
 class MuseCL(Method[RegionData, dict[str, Any]]):
@@ -192,15 +211,19 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
         self.summary = FitSummary()
         self.metrics: dict[str, Any] = {}
         self._cache_counts: np.ndarray | None = None
-        self._pairs: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.table_dims: dict[str, int] = {}
+        self.flow_structure: FlowEmbedder | None = None  # with flow_encoder "structure"
+        self._flow_features: tuple[int, np.ndarray] | None = None  # (id(data), features)
+        self._pairs: dict[str, tuple[triplets.Candidates, np.ndarray]] = {}
 
     # ---------------------------------------------------------------- setup
     def _select(self, data: RegionData) -> None:
         have = data.available()
         wanted = list(self.config.modalities) or default_modalities(have)
-        unknown = [m for m in wanted if m not in MODALITIES]
+        known = (*MODALITIES, *data.tables)
+        unknown = [m for m in wanted if m not in known]
         if unknown:
-            raise BadInput(f"MODALITIES: unknown {unknown}; choose among {', '.join(MODALITIES)}.")
+            raise BadInput(f"MODALITIES: unknown {unknown}; choose among {', '.join(known)}.")
         missing = [m for m in wanted if m not in have]
         if missing:
             raise BadInput(f"MODALITIES: {', '.join(missing)} requested but no input gives it.")
@@ -208,10 +231,13 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
             raise BadInput(
                 ("MODALITIES: " if self.config.modalities else "")
                 + "MuseCL needs at least two modalities; give two or more of RASTER, STREETVIEW, "
-                f"POIS (POI text and POI counts), OD or IN_FIELD/OUT_FIELD (got {wanted})."
+                f"POIS (POI text and POI counts), OD or IN_FIELD/OUT_FIELD, VIEWS (got {wanted})."
             )
-        self.target = next(m for m in ("poi_text", "flow", "sv", "poi_counts") if m in wanted)
-        self.fused = tuple(m for m in ENCODED if m in wanted and m != self.target)
+        tables = [m for m in wanted if m in data.tables]
+        preferred = ("poi_text", "flow", "sv", "poi_counts", *tables)
+        self.target = next(m for m in preferred if m in wanted)
+        self.fused = tuple(m for m in (*ENCODED, *tables) if m in wanted and m != self.target)
+        self.table_dims = {m: int(data.tables[m].shape[1]) for m in tables}
 
     def _poi_codes(self, data: RegionData) -> np.ndarray:
         index = {c: i for i, c in enumerate(self.categories)}
@@ -231,16 +257,33 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
             )
         if cfg.encoder_size not in ("small", "full"):
             raise BadInput(f"ENCODER_SIZE must be small or full, not {cfg.encoder_size!r}.")
+        if cfg.flow_encoder not in FLOW_ENCODERS:
+            raise BadInput(
+                f"FLOW_ENCODER must be one of {', '.join(FLOW_ENCODERS)}, not {cfg.flow_encoder!r}."
+            )
         for m in self.encoded:
             if self.valid(data, m).sum() < 3:
-                raise BadInput(f"{_INPUT_NAME[m]}: fewer than three regions have {m} data.")
+                raise BadInput(f"{_input_name(m)}: fewer than three regions have {m} data.")
 
     def check_inputs(self, data: RegionData, parameter: str = "MODEL") -> None:
         """For a loaded model: ``data`` must give every modality the model uses."""
         have = data.available()
         for m in (*self.encoded, self.target):
             if m not in have:
-                raise BadInput(f"{parameter} uses the {m} modality; give {_INPUT_NAME[m]}.")
+                raise BadInput(f"{parameter} uses the {m} modality; give {_input_name(m)}.")
+        for m, dims in self.table_dims.items():
+            if data.tables[m].shape[1] != dims:
+                raise BadInput(
+                    f"VIEWS: {m} has {data.tables[m].shape[1]} numeric fields; {parameter} "
+                    f"was trained with {dims}."
+                )
+        if self.flow_structure is not None:
+            if data.od is None:
+                raise BadInput(
+                    f"{parameter} encodes the flows from the OD structure; give the OD table "
+                    "(not IN_FIELD/OUT_FIELD)."
+                )
+            self.flow_structure.scalers.check(self._flow_data(data), data.od.shape[0])  # type: ignore[union-attr]
         if "rs" in self.encoded:
             bands = int(_required(data.rs, "rs").shape[1])
             if bands != self.in_bands:
@@ -261,10 +304,34 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
             self.category_vectors = text.train_category_vectors(
                 sentences, self.categories, cfg.dim, cfg.epochs_text, seed=cfg.seed
             )
+        if "flow" in self.encoded and cfg.flow_encoder == "structure" and data.od is not None:
+            self.flow_structure = self._fit_flow_structure(data)
         for m in self.encoded:
             self.encoders[m] = self._new_encoder(m, data)
         self.fusion = AttentiveFusion(cfg.dim, modality_maps=self._n_maps())
         self.projector = ProjectionHead(cfg.dim) if cfg.projection_head else None
+
+    def _fit_flow_structure(self, data: RegionData) -> FlowEmbedder:
+        """The OD-structure encoder of Embed regions from mobility flows, with its default
+        settings, trained on the OD matrices alone (no labels)."""
+        from urbansig.models.flows import FlowEmbedder
+
+        return FlowEmbedder(device=self.device, seed=self.config.seed).fit(self._flow_data(data))
+
+    def _flow_data(self, data: RegionData):
+        from urbansig.models.flows import FlowData
+
+        ids = data.region_ids if data.region_ids is not None else np.arange(data.n).astype(str)
+        return FlowData(np.asarray(ids).astype(str), _required(data.od, "flow"))
+
+    def _flow_inputs(self, data: RegionData) -> np.ndarray:
+        """The flow encoder's inputs ``(n, d)``: the OD-structure embedding or the totals."""
+        if self.flow_structure is None:
+            return np.nan_to_num(_required(data.flows, "flow")).astype(np.float32)
+        if self._flow_features is None or self._flow_features[0] != id(data):
+            features = self.flow_structure.transform(self._flow_data(data)).astype(np.float32)
+            self._flow_features = (id(data), features)
+        return self._flow_features[1]
 
     def _n_maps(self) -> int:
         return len(self.fused) if self.config.modality_maps else 0
@@ -272,17 +339,20 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
     @property
     def encoded(self) -> tuple[str, ...]:
         """Modalities with an encoder: the fused ones and an encoded alignment target."""
-        return self.fused + ((self.target,) if self.target in ENCODED else ())
+        encoded = self.target in ENCODED or self.target in self.table_dims
+        return self.fused + ((self.target,) if encoded else ())
 
     def _new_encoder(self, m: str, data: RegionData) -> Encoder:
         if m == "rs":
             self.in_bands = int(_required(data.rs, "rs").shape[1])
         enc = self._empty_encoder(m)
-        if isinstance(enc, MLPEncoder):  # flow and poi_counts
+        if isinstance(enc, MLPEncoder):  # flow, poi_counts and count tables
             if m == "flow":
-                enc.set_statistics(_required(data.flows, "flow")[self._flow_valid(data)])
+                enc.set_statistics(self._flow_inputs(data)[self._flow_valid(data)])
             elif m == "poi_counts":
                 enc.set_statistics(self._counts(data)[self._poi_valid(data)])
+            else:
+                enc.set_statistics(data.tables[m])
         return enc
 
     def _encoder(self, m: str) -> Encoder:
@@ -330,6 +400,8 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
             return self._sv_counts(data) > 0
         if m == "flow":
             return self._flow_valid(data)
+        if m in data.tables:
+            return np.ones(data.n, dtype=bool)  # absent rows and NULLs were read as 0
         return self._poi_valid(data)
 
     def _criterion_features(self, data: RegionData, criterion: str) -> np.ndarray:
@@ -337,13 +409,23 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
             return self._counts(data)  # Eq. 3 on raw category counts
         if criterion == "flow":
             return np.nan_to_num(np.asarray(data.flows, dtype=np.float64))  # Eq. 1
+        if criterion in data.tables:
+            return np.log1p(np.maximum(data.tables[criterion], 0.0))
         return np.asarray(data.coords, dtype=np.float64)
 
     def _pick_criterion(self, data: RegionData, m: str) -> str:
-        for criterion in PAIR_CRITERIA[m]:
+        """The similarity that picks ``m``'s pairs: PAIR_CRITERIA's order, count tables
+        (other than ``m``) before space."""
+        order = PAIR_CRITERIA.get(m, ("flow", "poi_counts", "space"))
+        others = tuple(t for t in data.tables if t != m)
+        for criterion in (*order[:-1], *others, "space"):
             if criterion == "space":
                 if data.coords is None:
-                    raise BadInput("REGIONS: region centroids are needed to form pairs.")
+                    raise BadInput(
+                        f"REGIONS: the {m} modality needs another modality's similarity, or "
+                        "region polygons (their centroids), to form its pairs; the regions "
+                        "are a plain table: give OD, POIS or another VIEWS table."
+                    )
                 return criterion
             if criterion in data.available() and self.valid(data, criterion).sum() >= 2:
                 return criterion
@@ -369,8 +451,9 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
         if m == "sv":
             return self._images(_required(data.sv, "sv"), idx, augment)
         if m == "flow":
-            flows = _required(data.flows, "flow")
-            return torch.from_numpy(np.nan_to_num(flows[idx]).astype(np.float32))
+            return torch.from_numpy(self._flow_inputs(data)[idx])
+        if m in data.tables:
+            return torch.from_numpy(data.tables[m][idx].astype(np.float32))
         if self._cache_counts is None:
             raise ValueError("the POI counts are not computed yet")
         return torch.from_numpy(self._cache_counts[idx])
@@ -397,12 +480,16 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
         n_stages = len(self.encoded) + 1
         for s, m in enumerate(self.encoded):
             sink = events.stage(s / n_stages, (s + 1) / n_stages) if events else None
+            if m == "flow" and self.flow_structure is not None:
+                self._mine(data, m)  # its pairs, for stage 2; the encoder is trained already
+                self.summary.histories[m] = self.flow_structure.history or FitHistory()
+                continue
             self.summary.histories[m] = self._fit_encoder(data, m, sink)
         sink = events.stage(len(self.encoded) / n_stages, 1.0) if events else None
         self.summary.histories["fusion"] = self._fit_fusion(data, sink)
         return self
 
-    def _mine(self, data: RegionData, m: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _mine(self, data: RegionData, m: str) -> tuple[triplets.Candidates, np.ndarray]:
         """Candidate positives / negatives of modality ``m`` (kept for stage 2)."""
         cfg = self.config
         criterion = self._pick_criterion(data, m)
@@ -413,15 +500,16 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
                 f"{m}: fewer than three regions have both {m} data and {criterion} data; "
                 "check that the inputs overlap the regions."
             )
-        k_neg = max(cfg.neighbours, int(pool.sum() * cfg.negative_fraction))
         feats = self._criterion_features(data, criterion)
-        nearest, farthest = triplets.rank_candidates(feats, cfg.neighbours, pool, k_far=k_neg)
-        self._pairs[m] = (nearest, farthest, pool)
-        return nearest, farthest, pool
+        candidates = triplets.rank_candidates(
+            feats, cfg.neighbours, pool, negative_fraction=cfg.negative_fraction
+        )
+        self._pairs[m] = (candidates, pool)
+        return candidates, pool
 
     def _fit_encoder(self, data: RegionData, m: str, events) -> FitHistory:
         cfg = self.config
-        nearest, farthest, pool = self._mine(data, m)
+        candidates, pool = self._mine(data, m)
         rng = np.random.default_rng(cfg.seed + 17)
         anchors = np.flatnonzero(pool)
         generator = torch.Generator().manual_seed(cfg.seed)
@@ -436,7 +524,7 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
             def batches():
                 images = rng.permutation(np.flatnonzero(usable))[: cfg.max_images_per_epoch]
                 regions = sv_region[images]
-                _, pos, neg = triplets.sample_triplets(regions, nearest, farthest, rng)
+                _, pos, neg = triplets.sample_triplets(regions, candidates, rng)
                 pos_img = order[starts[pos] + rng.integers(0, counts[pos])]
                 neg_img = order[starts[neg] + rng.integers(0, counts[neg])]
                 for i in range(0, len(images), batch):
@@ -449,7 +537,7 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
                 perm = anchors[torch.randperm(len(anchors), generator=generator).numpy()]
                 if m in IMAGE:
                     perm = perm[: cfg.max_images_per_epoch]
-                a, p, n = triplets.sample_triplets(perm, nearest, farthest, rng)
+                a, p, n = triplets.sample_triplets(perm, candidates, rng)
                 for i in range(0, len(a), batch):
                     sl = slice(i, i + batch)
                     yield tuple(torch.from_numpy(ix[sl]) for ix in (a, p, n))
@@ -492,8 +580,8 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
                 ix = perm[i : i + cfg.batch_fusion]
                 pairs = []
                 for m in self.fused if weight else ():
-                    nearest, farthest, pool = self._pairs[m]
-                    a, p, n = triplets.sample_triplets(ix[pool[ix]], nearest, farthest, rng)
+                    candidates, pool = self._pairs[m]
+                    a, p, n = triplets.sample_triplets(ix[pool[ix]], candidates, rng)
                     pairs += [torch.from_numpy(v) for v in (a, p, n)]
                 ix = torch.from_numpy(ix)
                 yield (mask_t[ix], target_t[ix], *(feats_t[m][ix] for m in self.fused), *pairs)
@@ -616,6 +704,9 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
             state.update({f"projector.{k}": v for k, v in self.projector.state_dict().items()})
         if self.category_vectors is not None:
             state["poi.category_vectors"] = torch.from_numpy(self.category_vectors)
+        if self.flow_structure is not None:
+            tensors = self.flow_structure.parts()[1]
+            state.update({f"flow_structure.{k}": v for k, v in tensors.items()})
         return state
 
     def config_dict(self) -> dict[str, Any]:
@@ -625,6 +716,8 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
             "target": self.target,
             "categories": self.categories,
             "in_bands": self.in_bands,
+            "table_dims": self.table_dims,
+            "flow_structure": self.flow_structure.parts()[0] if self.flow_structure else None,
         }
 
     def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
@@ -655,6 +748,13 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
             model.target = config["target"]
             model.categories = list(config["categories"])
             model.in_bands = int(config["in_bands"])
+            model.table_dims = {k: int(v) for k, v in config.get("table_dims", {}).items()}
+            if config.get("flow_structure"):
+                from urbansig.models.flows import FlowEmbedder
+
+                model.flow_structure = FlowEmbedder.from_parts(
+                    config["flow_structure"], _strip(state, "flow_structure."), device
+                )
             if "poi.category_vectors" in state:
                 model.category_vectors = state["poi.category_vectors"].numpy()
             dim = model.config.dim
@@ -689,7 +789,13 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
             if full:
                 return encoders.InceptionV3(3, cfg.dim, 1.0, encoders.INCEPTION_FULL)
             return encoders.InceptionV3(3, cfg.dim, cfg.sv_width)
-        return MLPEncoder(2 if m == "flow" else len(self.categories), cfg.dim)
+        if m == "flow":
+            if self.flow_structure is not None:
+                return MLPEncoder.pretrained(self.flow_structure.output_dim, cfg.dim)
+            return MLPEncoder(2, cfg.dim)
+        if m in self.table_dims:
+            return MLPEncoder(self.table_dims[m], cfg.dim)
+        return MLPEncoder(len(self.categories), cfg.dim)
 
 
 class _FusionStage(nn.Module):

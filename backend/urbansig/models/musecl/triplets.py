@@ -2,30 +2,50 @@
 
 Similarity is the inverse Euclidean distance between per-region vectors (POI category counts,
 or in/out flows), so the most similar regions are the nearest and the least similar the
-farthest. Distances are computed in blocks of anchors, so memory stays bounded.
+farthest. Distances are computed in blocks of anchors and only O(n k) candidates are kept
+(negatives are drawn against a per-region distance threshold), so memory stays bounded.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 
+@dataclass
+class Candidates:
+    """Each region's contrastive candidates in O(n k) memory.
+
+    ``nearest`` (n, k): the most similar valid regions (positives). Negatives are the
+    valid regions at least ``threshold`` (n,) away (squared distance): the least similar
+    ``negative_fraction`` of the pool, drawn uniformly by rejection against ``features``;
+    ``farthest`` (n, k) holds each region's most distant ones as the fallback.
+    """
+
+    nearest: np.ndarray
+    farthest: np.ndarray
+    threshold: np.ndarray
+    features: np.ndarray  # (n, d) float64, every region
+    pool: np.ndarray  # valid region positions
+
+
 def rank_candidates(
     features: np.ndarray,
     k: int,
     valid: np.ndarray | None = None,
-    block: int = 1024,
-    k_far: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each region, the ``k`` most similar and the ``k_far`` (default ``k``) least
-    similar valid regions.
+    block: int = 256,
+    negative_fraction: float = 0.25,
+) -> Candidates:
+    """For each region, the ``k`` most similar valid regions and the distance beyond which a
+    valid region is among its least similar ``negative_fraction``.
 
-    Returns ``(n, k)`` and ``(n, k_far)`` int64 arrays (most similar first / least similar
-    first); the region itself is never a candidate. Invalid regions are never candidates
-    (their own rows are still filled). Needs at least 2 valid regions; both counts are
-    capped at ``n_valid - 1``.
+    The region itself is never a candidate; invalid regions are never candidates (their own
+    rows are still filled). Needs at least 2 valid regions; ``k`` is capped at
+    ``n_valid - 1``. Distances are computed in blocks of ``block`` anchors: memory is
+    O(n k + block n).
     """
     x = np.asarray(features, dtype=np.float64)
     n = len(x)
@@ -34,11 +54,13 @@ def rank_candidates(
     if len(pool) < 2:
         raise ValueError("need at least two regions with data to form pairs")
     k = max(1, min(int(k), len(pool) - 1))
-    k_far = max(1, min(int(k if k_far is None else k_far), len(pool) - 1))
+    # the negatives of a region: its n_far most distant others (as many as the old n x n_far)
+    n_far = max(k, min(int((len(pool) - 1) * negative_fraction), len(pool) - 1))
     xp = x[pool]
     sq_pool = (xp**2).sum(1)
     nearest = np.empty((n, k), dtype=np.int64)
-    farthest = np.empty((n, k_far), dtype=np.int64)
+    farthest = np.empty((n, k), dtype=np.int64)
+    threshold = np.empty(n, dtype=np.float64)
     for start in range(0, n, block):
         rows = x[start : start + block]
         d2 = (rows**2).sum(1)[:, None] + sq_pool[None, :] - 2.0 * rows @ xp.T
@@ -46,25 +68,48 @@ def rank_candidates(
         own = np.arange(start, start + len(rows))
         is_self = pool[None, :] == own[:, None]
         near = np.where(is_self, np.inf, d2)
-        far = np.where(is_self, -np.inf, d2)
         idx_n = np.argpartition(near, k - 1, axis=1)[:, :k]
-        idx_f = np.argpartition(-far, k_far - 1, axis=1)[:, :k_far]
         order_n = np.argsort(np.take_along_axis(near, idx_n, 1), axis=1, kind="stable")
-        order_f = np.argsort(-np.take_along_axis(far, idx_f, 1), axis=1, kind="stable")
         nearest[start : start + len(rows)] = pool[np.take_along_axis(idx_n, order_n, 1)]
-        farthest[start : start + len(rows)] = pool[np.take_along_axis(idx_f, order_f, 1)]
-    return nearest, farthest
+        far = np.where(is_self, -np.inf, d2)
+        idx_f = np.argpartition(-far, k - 1, axis=1)[:, :k]
+        farthest[start : start + len(rows)] = pool[idx_f]
+        # the n_far-th largest distance: every region at least this far is a negative
+        threshold[start : start + len(rows)] = -np.partition(-far, n_far - 1, axis=1)[
+            :, n_far - 1
+        ]
+    return Candidates(nearest, farthest, threshold, x, pool)
+
+
+def sample_negatives(
+    anchors: np.ndarray, candidates: Candidates, rng: np.random.Generator, tries: int = 16
+) -> np.ndarray:
+    """One negative per anchor, uniform over the valid regions at least its threshold away
+    (rejection sampling in ``tries`` rounds; an anchor still without one takes a random
+    region among its stored farthest)."""
+    c = candidates
+    negative = c.farthest[anchors, rng.integers(0, c.farthest.shape[1], len(anchors))]
+    todo = np.arange(len(anchors))
+    for _ in range(tries):
+        if not len(todo):
+            break
+        draw = c.pool[rng.integers(0, len(c.pool), len(todo))]
+        a = anchors[todo]
+        d2 = ((c.features[a] - c.features[draw]) ** 2).sum(1)
+        ok = (d2 >= c.threshold[a]) & (draw != a)
+        negative[todo[ok]] = draw[ok]
+        todo = todo[~ok]
+    return negative
 
 
 def sample_triplets(
-    anchors: np.ndarray, nearest: np.ndarray, farthest: np.ndarray, rng: np.random.Generator
+    anchors: np.ndarray, candidates: Candidates, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One positive among the nearest and one negative among the farthest per anchor region."""
+    """One positive among the nearest and one negative among the least similar per anchor."""
     anchors = np.asarray(anchors, dtype=np.int64)
-    k_pos, k_neg = nearest.shape[1], farthest.shape[1]
-    pos = nearest[anchors, rng.integers(0, k_pos, len(anchors))]
-    neg = farthest[anchors, rng.integers(0, k_neg, len(anchors))]
-    return anchors, pos, neg
+    nearest = candidates.nearest
+    pos = nearest[anchors, rng.integers(0, nearest.shape[1], len(anchors))]
+    return anchors, pos, sample_negatives(anchors, candidates, rng)
 
 
 def triplet_loss(
