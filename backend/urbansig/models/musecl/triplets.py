@@ -75,9 +75,7 @@ def rank_candidates(
         idx_f = np.argpartition(-far, k - 1, axis=1)[:, :k]
         farthest[start : start + len(rows)] = pool[idx_f]
         # the n_far-th largest distance: every region at least this far is a negative
-        threshold[start : start + len(rows)] = -np.partition(-far, n_far - 1, axis=1)[
-            :, n_far - 1
-        ]
+        threshold[start : start + len(rows)] = -np.partition(-far, n_far - 1, axis=1)[:, n_far - 1]
     return Candidates(nearest, farthest, threshold, x, pool)
 
 
