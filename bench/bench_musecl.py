@@ -7,6 +7,8 @@ Two modes:
   single modalities, sum, concatenation and the full model by predicting an indicator with
   ``urbansig.models.predictor.evaluate_features`` (same splits and seeds for every variant;
   R2 / RMSE on log scale, held-out regions), as the paper's Table 1 / Figure 6.
+- ``pairs`` (torch and numpy only): contrastive pair mining alone at city scale (time,
+  peak RSS, the candidates kept against the earlier n x n/4 negative array).
 - ``scale`` (torch and numpy only, runs on a GPU machine without the geo stack): a random
   city of ``--regions`` regions (one remote-sensing crop, ``--sv-per-region`` street-view
   images, POIs and flows per region); training throughput (regions/s over all stages) and
@@ -183,6 +185,28 @@ def scale(args) -> None:
     print(f"data built in {make_s:.1f} s; triplets (or regions) per second by stage: {stage}")
 
 
+def pairs(args) -> None:
+    """Pair mining alone at city scale (torch and numpy only): time and peak RSS of
+    ``rank_candidates`` on ``--regions`` random 26-category count vectors, and of drawing one
+    triplet per region; beside the bytes the earlier n x n/4 negative array would take."""
+    from urbansig.models.musecl import triplets
+
+    rng = np.random.default_rng(args.seed)
+    features = rng.poisson(rng.gamma(1.0, 3.0, (args.regions, 1)), (args.regions, 26))
+    started = time.perf_counter()
+    candidates = triplets.rank_candidates(features.astype(np.float64), 5)
+    mine_s = time.perf_counter() - started
+    started = time.perf_counter()
+    triplets.sample_triplets(np.arange(args.regions), candidates, rng)
+    draw_s = time.perf_counter() - started
+    kept = candidates.nearest.nbytes + candidates.farthest.nbytes + candidates.threshold.nbytes
+    before = args.regions * (args.regions // 4) * 8
+    print(
+        f"| {args.regions} | {mine_s:.1f} | {draw_s:.2f} | {kept / 2**20:.1f} | "
+        f"{before / 2**30:.1f} | {_peak_rss_mb():.0f} |"
+    )
+
+
 DATA = HERE.parent.parent / "shared" / "data"
 
 
@@ -293,6 +317,8 @@ def main() -> None:
     s.add_argument("--epochs-fusion", type=int, default=5)
     s.add_argument("--max-images", type=int, default=2048)
     s.add_argument("--batch-image", type=int, default=64)
+    q = sub.add_parser("pairs")
+    q.add_argument("--regions", type=int, default=20_000)
     r = sub.add_parser("real")
     r.add_argument("which", choices=("helsinki", "atlanta"))
     r.add_argument("--out", default="/tmp/musecl_real")
@@ -302,9 +328,10 @@ def main() -> None:
     for p in (a, s, r):
         p.add_argument("--image-size", type=int, default=80)
         p.add_argument("--device", default="auto")
+    for p in (a, s, r, q):
         p.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    {"ablation": ablation, "scale": scale, "real": real}[args.mode](args)
+    {"ablation": ablation, "scale": scale, "real": real, "pairs": pairs}[args.mode](args)
 
 
 if __name__ == "__main__":
