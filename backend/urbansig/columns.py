@@ -13,7 +13,7 @@ RESIDUAL = "residual"
 SPLIT = "split"
 N_USERS = "n_users"
 EMBEDDING_PREFIX = "emb_"
-BASELINE_PREFIX = "base_"  # a no-learning baseline written beside an embedding
+BASELINE_PREFIX = "base_"  # a simple baseline written beside an embedding
 
 
 def embedding_columns(dim: int, prefix: str = EMBEDDING_PREFIX) -> list[str]:

@@ -34,6 +34,21 @@ def test_rank_candidates_picks_most_and_least_similar():
     assert c.nearest.nbytes + c.farthest.nbytes == 6 * 2 * 8  # O(n k), not O(n^2)
 
 
+def test_large_pools_estimate_the_negatives_threshold_from_a_sample():
+    """Above EXACT_THRESHOLD_POOL valid regions the threshold is the same quantile of a
+    sample of distances: close to the exact one; the nearest stay exact."""
+    n = triplets.EXACT_THRESHOLD_POOL + 2000
+    x = np.random.default_rng(0).random((n, 1))
+    c = triplets.rank_candidates(x, k=3, block=2048)
+    rows = np.array([0, 17, 4000, n - 1])
+    d2 = (x[rows] - x[:, 0][None, :]) ** 2
+    d2[np.arange(len(rows)), rows] = -np.inf  # itself is never a negative
+    exact = -np.partition(-d2, int((n - 1) * 0.25) - 1, axis=1)[:, int((n - 1) * 0.25) - 1]
+    np.testing.assert_allclose(c.threshold[rows], exact, rtol=0.1)
+    nearest = np.argsort(np.where(d2 < 0, np.inf, d2), axis=1)[:, :3]
+    assert (np.sort(c.nearest[rows], 1) == np.sort(nearest, 1)).all()
+
+
 def test_negatives_are_uniform_over_the_least_similar_share():
     """Rejection sampling against the threshold draws every one of the least similar
     quarter about equally often, and nothing closer."""
@@ -460,6 +475,9 @@ def test_job_end_to_end_and_apply_saved_model(city, tmp_path):
     assert set(embedding_columns(16)) <= set(frame.columns)
     betas = frame[[c for c in frame.columns if c.startswith("beta_")]]
     assert sorted(betas.columns) == ["beta_flow", "beta_rs", "beta_sv"]
+    # base_: the fused modalities' own (unit) embeddings side by side, the no-fusion baseline
+    base = frame[[c for c in frame.columns if c.startswith("base_")]].to_numpy().reshape(36, 3, 16)
+    np.testing.assert_allclose(np.linalg.norm(base, axis=2), 1.0, atol=1e-4)
     assert np.allclose(betas.sum(axis=1), 1.0, atol=1e-5)
     assert (frame["n_images"] == 2).all() and frame["n_pois"].min() >= 2
     assert frame["no_data"].sum() == 0

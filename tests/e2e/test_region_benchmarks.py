@@ -128,4 +128,4 @@ def test_chicago_tables_embed_then_predict_checkins(qgis_process, chicago, tmp_p
     assert metrics["literature_r2"] >= 0.70, metrics
     html = report.read_text()
     assert f"ridge on {len(emb)} features" in html and "Literature protocol" in html
-    assert "Features against the no-learning baseline" in html
+    assert "Features against the baseline fields" in html

@@ -193,7 +193,7 @@ def _write_outputs(spec, regions, model, result, rows, field, notes, metrics) ->
     import geopandas as gpd
     import pandas as pd
 
-    from urbansig.columns import CLUSTER, embedding_columns
+    from urbansig.columns import BASELINE_PREFIX, CLUSTER, embedding_columns
     from urbansig.io.vector import has_geometry, write_layer
     from urbansig.models.musecl.figures import pca_kmeans
 
@@ -203,6 +203,8 @@ def _write_outputs(spec, regions, model, result, rows, field, notes, metrics) ->
     columns: dict[str, np.ndarray] = dict(
         zip(embedding_columns(emb.shape[1]), emb.T.astype(np.float64))
     )
+    side_by_side = np.hstack([result["modalities"][m] for m in model.fused])
+    columns.update(zip(embedding_columns(side_by_side.shape[1], BASELINE_PREFIX), side_by_side.T))
     for m, beta in result["betas"].items():
         columns[f"beta_{m}"] = beta.astype(np.float64)
     columns["n_images"] = result["n_images"].astype(np.int64)

@@ -624,7 +624,7 @@ def _report(spec, out, outcome: Outcome) -> None:
 
 
 def _baseline_section(report, model: str, rows, metrics: dict[str, Any], n_fields: int) -> None:
-    """Which is ahead: the features given or the no-learning baseline fields."""
+    """Which is ahead: the features given or the baseline fields."""
     prefix, n_base = metrics["baseline_prefix"], metrics["baseline_n_fields"]
     main = next(r for r in rows if r["model"] == model)
     base = next(r for r in rows if r["model"] == f"{model}{ON_BASELINE}")
@@ -644,7 +644,7 @@ def _baseline_section(report, model: str, rows, metrics: dict[str, Any], n_field
         if gap <= 0
         else "The two are within the repeats' spread of each other."
     )
-    report.section("Features against the no-learning baseline").paragraph(
+    report.section("Features against the baseline fields").paragraph(
         "; ".join(pairs) + f" (same splits). {verdict}"
     )
 

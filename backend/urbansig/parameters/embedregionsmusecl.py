@@ -301,8 +301,10 @@ PARAMETERS = (
         "OUTPUT",
         "Embedded regions",
         "vector_out",
-        help="regions with emb_000 ..., the modality weights and counts of images and POIs used "
-        "(a plain table when REGIONS is one)",
+        help="regions with emb_000 ... (the fused embedding), base_000 ... (the fused "
+        "modalities' own embeddings side by side, the no-fusion baseline to score beside it), "
+        "the modality weights and counts of images and POIs used (a plain table when "
+        "REGIONS is one)",
         geometry="table",
     ),
     Parameter(

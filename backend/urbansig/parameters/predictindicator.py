@@ -41,8 +41,8 @@ PARAMETERS = (
         "BASELINE_PREFIX",
         "Baseline field prefix",
         "string",
-        help="fields of a no-learning baseline written beside the embedding (Embed regions "
-        "from mobility flows writes base_ columns): the chosen model is also scored on them, "
+        help="fields of a simple baseline written beside the embedding (Embed regions from "
+        "mobility flows and MuseCL write base_ columns): the chosen model is also scored on them, "
         "on the same splits, and the report says which is ahead (empty: none)",
         default="base_",
         optional=True,

@@ -32,6 +32,10 @@ class Candidates:
     pool: np.ndarray  # valid region positions
 
 
+EXACT_THRESHOLD_POOL = 8192  # above: negatives' threshold and fallback from a sample
+THRESHOLD_SAMPLE = 4096
+
+
 def rank_candidates(
     features: np.ndarray,
     k: int,
@@ -45,7 +49,9 @@ def rank_candidates(
     The region itself is never a candidate; invalid regions are never candidates (their own
     rows are still filled). Needs at least 2 valid regions; ``k`` is capped at
     ``n_valid - 1``. Distances are computed in blocks of ``block`` anchors: memory is
-    O(n k + block n).
+    O(n k + block n). The nearest are exact; with more than EXACT_THRESHOLD_POOL valid
+    regions the threshold (a quantile of each region's distances) and the fallback
+    negatives come from THRESHOLD_SAMPLE valid regions drawn once (seed 0).
     """
     x = np.asarray(features, dtype=np.float64)
     n = len(x)
@@ -56,6 +62,10 @@ def rank_candidates(
     k = max(1, min(int(k), len(pool) - 1))
     # the negatives of a region: its n_far most distant others (as many as the old n x n_far)
     n_far = max(k, min(int((len(pool) - 1) * negative_fraction), len(pool) - 1))
+    columns = np.arange(len(pool))
+    if len(pool) > EXACT_THRESHOLD_POOL:
+        columns = np.sort(np.random.default_rng(0).choice(len(pool), THRESHOLD_SAMPLE, False))
+        n_far = max(k, int(round(n_far * THRESHOLD_SAMPLE / len(pool))))
     xp = x[pool]
     sq_pool = (xp**2).sum(1)
     nearest = np.empty((n, k), dtype=np.int64)
@@ -71,9 +81,9 @@ def rank_candidates(
         idx_n = np.argpartition(near, k - 1, axis=1)[:, :k]
         order_n = np.argsort(np.take_along_axis(near, idx_n, 1), axis=1, kind="stable")
         nearest[start : start + len(rows)] = pool[np.take_along_axis(idx_n, order_n, 1)]
-        far = np.where(is_self, -np.inf, d2)
+        far = np.where(is_self, -np.inf, d2)[:, columns]
         idx_f = np.argpartition(-far, k - 1, axis=1)[:, :k]
-        farthest[start : start + len(rows)] = pool[idx_f]
+        farthest[start : start + len(rows)] = pool[columns[idx_f]]
         # the n_far-th largest distance: every region at least this far is a negative
         threshold[start : start + len(rows)] = -np.partition(-far, n_far - 1, axis=1)[:, n_far - 1]
     return Candidates(nearest, farthest, threshold, x, pool)
