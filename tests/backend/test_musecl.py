@@ -351,8 +351,8 @@ def test_model_rejects_fewer_than_two_modalities():
 
 
 def _write_city(root: Path, side: int = 6, seed: int = 0) -> dict[str, Path]:
-    """A small city: square regions of three kinds (land uses) that the density, raster,
-    street-view PNGs, POIs and OD flows all follow."""
+    """A small city: square regions, a 3-band raster, street-view PNGs, POIs, OD flows
+    (three destinations per region, volume by its kind)."""
     import geopandas as gpd
     import pandas as pd
     import rasterio
@@ -412,12 +412,10 @@ def _write_city(root: Path, side: int = 6, seed: int = 0) -> dict[str, Path]:
     pois = gpd.GeoDataFrame(rows, columns=["category", "text", "geometry"], crs=crs)
     paths["pois"] = root / "pois.gpkg"
     pois.to_file(paths["pois"])
-    # trips follow the land use as every other input does: each region sends most of its
-    # trips to regions of the next kind (home -> work -> ...), volume by its own kind
     od = [
         (ids[i], ids[j], int(rng.poisson(5 * (kind[i] + 1))))
         for i in range(len(ids))
-        for j in rng.choice(np.flatnonzero(kind == (kind[i] + 1) % 3), 3, replace=False)
+        for j in rng.choice(len(ids), 3, replace=False)
     ]
     paths["od"] = root / "od.csv"
     pd.DataFrame(od, columns=["origin", "destination", "count"]).to_csv(paths["od"], index=False)
@@ -465,10 +463,17 @@ def test_job_end_to_end_and_apply_saved_model(city, tmp_path):
         "output_report": tmp_path / "report.html",
     }
     inputs = {k: city[k] for k in ("regions", "raster", "streetview", "pois", "od")}
+    # the paper's in/out totals: with three random destinations per region the OD structure
+    # carries no land use and, fused, drags the embedding (bench/RESULTS.md, MuseCL notes)
     result = _run(
         inputs,
         outputs,
-        {"ablation_field": "population_density", "ablation_repeats": 1, "ablation_models": "ridge"},
+        {
+            "ablation_field": "population_density",
+            "ablation_repeats": 1,
+            "ablation_models": "ridge",
+            "flow_encoder": "totals",
+        },
     )
     frame = gpd.read_file(outputs["output"])
     assert len(frame) == 36
@@ -652,3 +657,45 @@ def test_text_fields_are_optional(city, tmp_path):
         result = _run(inputs, {"output": out}, params)
         assert result["metrics"]["modalities"] == "flow,poi_counts,poi_text"
         assert len(gpd.read_file(out)) == 36
+
+
+def test_od_structure_training_reports_progress_and_can_be_cancelled(tmp_path):
+    """The OD-structure encoder trains inside MuseCL's fit with progress, and a cancel
+    during it stops the fit."""
+    from urbansig.protocol import Cancelled
+
+    inputs = _plain_city(tmp_path)
+    from urbansig.io.musecl_inputs import read_modalities, read_numbered_regions
+    from urbansig.models.musecl import MuseCL, MuseCLConfig
+
+    regions = read_numbered_regions(str(inputs["regions"]), "region_id")
+    params = {"id_field": "region_id", "od_origin": "origin", "od_destination": "destination",
+              "od_count": "", "flow_encoder": "structure"}  # fmt: skip
+    inputs = {"od": str(inputs["od"]), "views": inputs["views"]}
+    data, _ = read_modalities(regions, inputs, params, (), Events(open("/dev/null", "w")))
+
+    class Sink:
+        def __init__(self, stop_after: int) -> None:
+            self.calls, self.stop_after = 0, stop_after
+
+        def progress(self, fraction, message="") -> None:
+            self.calls += 1
+
+        def log(self, message) -> None: ...
+
+        def metric(self, name, value, **extra) -> None: ...
+
+        def check_cancelled(self) -> None:
+            if self.calls >= self.stop_after:
+                raise Cancelled("stop")
+
+        def stage(self, start, end):
+            return self
+
+    model = MuseCL(MuseCLConfig(**FAST, dim=8))
+    with pytest.raises(Cancelled):
+        model.fit(data, Sink(stop_after=5))
+    assert model.flow_structure is None  # stopped inside the OD-structure training
+    sink = Sink(stop_after=10**9)
+    model.fit(data, sink)
+    assert model.flow_structure is not None and sink.calls > 5

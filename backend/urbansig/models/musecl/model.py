@@ -295,6 +295,8 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
         """Choose the modalities, train the POI skip-gram vectors, build the encoders."""
         cfg = self.config
         self.validate(data)
+        self.flow_structure = None
+        self.encoders = nn.ModuleDict()
         if self.categories:
             rng = np.random.default_rng(cfg.seed)
             categories = _required(data.poi_category, "poi_counts")
@@ -304,19 +306,26 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
             self.category_vectors = text.train_category_vectors(
                 sentences, self.categories, cfg.dim, cfg.epochs_text, seed=cfg.seed
             )
-        if "flow" in self.encoded and cfg.flow_encoder == "structure" and data.od is not None:
-            self.flow_structure = self._fit_flow_structure(data)
         for m in self.encoded:
-            self.encoders[m] = self._new_encoder(m, data)
+            if not self._structure_pending(m, data):  # built once its encoder is trained
+                self.encoders[m] = self._new_encoder(m, data)
         self.fusion = AttentiveFusion(cfg.dim, modality_maps=self._n_maps())
         self.projector = ProjectionHead(cfg.dim) if cfg.projection_head else None
 
-    def _fit_flow_structure(self, data: RegionData) -> FlowEmbedder:
-        """The OD-structure encoder of Embed regions from mobility flows, with its default
-        settings, trained on the OD matrices alone (no labels)."""
+    def _structure_pending(self, m: str, data: RegionData) -> bool:
+        """Whether ``m`` is the flow modality, to be encoded from an OD structure that is
+        not trained yet."""
+        wanted = m == "flow" and self.config.flow_encoder == "structure" and data.od is not None
+        return wanted and self.flow_structure is None
+
+    def _fit_flow_structure(self, data: RegionData, events: ProgressSink | None) -> None:
+        """Train the OD-structure encoder of Embed regions from mobility flows (its default
+        settings, the OD matrices alone, no labels) and build the flow encoder on it."""
         from urbansig.models.flows import FlowEmbedder
 
-        return FlowEmbedder(device=self.device, seed=self.config.seed).fit(self._flow_data(data))
+        embedder = FlowEmbedder(device=self.device, seed=self.config.seed)
+        self.flow_structure = embedder.fit(self._flow_data(data), events)
+        self.encoders["flow"] = self._new_encoder("flow", data)
 
     def _flow_data(self, data: RegionData):
         from urbansig.models.flows import FlowData
@@ -480,9 +489,10 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
         n_stages = len(self.encoded) + 1
         for s, m in enumerate(self.encoded):
             sink = events.stage(s / n_stages, (s + 1) / n_stages) if events else None
-            if m == "flow" and self.flow_structure is not None:
-                self._mine(data, m)  # its pairs, for stage 2; the encoder is trained already
-                self.summary.histories[m] = self.flow_structure.history or FitHistory()
+            if self._structure_pending(m, data):
+                self._fit_flow_structure(data, sink)
+                self._mine(data, m)  # its pairs, for stage 2
+                self.summary.histories[m] = self.flow_structure.history or FitHistory()  # type: ignore[union-attr]
                 continue
             self.summary.histories[m] = self._fit_encoder(data, m, sink)
         sink = events.stage(len(self.encoded) / n_stages, 1.0) if events else None
