@@ -2,8 +2,9 @@
 
 Reads the regions (a layer or a plain table keyed by ID_FIELD), one or more OD tables (one
 matrix per table and time slot) and optional count views, trains the flows encoder for a
-fixed number of epochs (or applies a saved one) and writes the regions with ``emb_000 ...``
-and their trip totals, plus an optional model file and HTML report.
+fixed number of epochs (or applies a saved one) and writes the regions with ``emb_000 ...``,
+the no-learning baseline ``base_000 ...`` and their trip totals, plus an optional model
+file and HTML report.
 """
 
 from __future__ import annotations

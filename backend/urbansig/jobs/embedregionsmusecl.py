@@ -1,10 +1,11 @@
 """Job ``embedregionsmusecl``: MuseCL multi-semantic contrastive region embeddings.
 
-Reads a region layer and any two or more modalities (remote-sensing raster, street-view
-images, POIs, OD flows or in/out fields; the readers are :mod:`urbansig.io.musecl_inputs`),
-trains MuseCL (or applies a saved model) and writes the regions with ``emb_000 ...``,
-per-modality attention weights, per-region counts and a ``no_data`` flag, plus an optional
-model file and HTML report.
+Reads a region layer (or a plain table of ids, for the non-image modalities) and any two or
+more modalities (remote-sensing raster, street-view images, POIs, OD flows or in/out
+fields, per-region count tables; the readers are :mod:`urbansig.io.musecl_inputs`), trains
+MuseCL (or applies a saved model) and writes the regions with ``emb_000 ...`` (fused),
+``base_000 ...`` (the fused modalities side by side), per-modality attention weights,
+per-region counts and a ``no_data`` flag, plus an optional model file and HTML report.
 """
 
 from __future__ import annotations
