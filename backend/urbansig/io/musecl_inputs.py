@@ -20,18 +20,17 @@ if TYPE_CHECKING:
 
 IMAGE_CHUNK = 1024
 TASK = "embedregionsmusecl"
-MODALITY_NAMES = ("rs", "sv", "flow", "poi_counts", "poi_text")
 
 
 def read_numbered_regions(path: str, id_field: str):
     """The region polygons, or a plain table of regions; the default ``region_id`` numbers
     the rows when absent."""
     from urbansig.columns import REGION_ID
-    from urbansig.io.regions import read_regions
+    from urbansig.io.regions import checked_regions
     from urbansig.io.vector import has_geometry, read_table
 
     table = read_table(path, "REGIONS")
-    regions = read_regions(path, id_field=id_field) if has_geometry(table) else table
+    regions = checked_regions(table, path, id_field=id_field) if has_geometry(table) else table
     if regions.empty:
         raise BadInput("REGIONS: the layer has no features.")
     if id_field not in regions.columns:
@@ -56,6 +55,7 @@ def read_modalities(
     from urbansig.io.flows import FlowInputs, read_views, region_ids
     from urbansig.io.vector import has_geometry
     from urbansig.models.musecl import RegionData
+    from urbansig.models.musecl.model import MODALITIES
 
     n = len(regions)
     ids = region_ids(regions, params["id_field"])
@@ -106,7 +106,7 @@ def read_modalities(
     if inputs.get("views"):
         found = FlowInputs()
         tables = read_views(inputs["views"], ids, params["id_field"], found)
-        clashes = [t for t in tables if t in MODALITY_NAMES]
+        clashes = [t for t in tables if t in MODALITIES]
         if clashes:
             raise BadInput(
                 f"VIEWS: a table may not be named like a modality ({', '.join(clashes)}); "

@@ -13,10 +13,15 @@ def read_regions(path: str, parameter: str = "REGIONS", id_field: str | None = N
     With ``id_field``, that field must identify each region once; it may be absent only
     when it is the default ``region_id`` (regions are then told apart by their row).
     """
-    from urbansig.columns import REGION_ID
     from urbansig.io.vector import read_layer
 
-    regions = read_layer(path, parameter)
+    return checked_regions(read_layer(path, parameter), path, parameter, id_field)
+
+
+def checked_regions(regions, path: str, parameter: str = "REGIONS", id_field: str | None = None):
+    """``regions`` (read from ``path``) checked as :func:`read_regions` checks them."""
+    from urbansig.columns import REGION_ID
+
     if regions.empty:
         raise BadInput(f"{parameter}: {path} has no features.")
     kinds = set(regions.geometry.geom_type.dropna())

@@ -19,6 +19,7 @@ temperature=1`` is the paper-literal variant.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -213,7 +214,8 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
         self._cache_counts: np.ndarray | None = None
         self.table_dims: dict[str, int] = {}
         self.flow_structure: FlowEmbedder | None = None  # with flow_encoder "structure"
-        self._flow_features: tuple[int, np.ndarray] | None = None  # (id(data), features)
+        # the flow inputs of the data last seen (computed once, not per batch)
+        self._flow_features: tuple[weakref.ref[RegionData], np.ndarray] | None = None
         self._pairs: dict[str, tuple[triplets.Candidates, np.ndarray]] = {}
 
     # ---------------------------------------------------------------- setup
@@ -337,9 +339,9 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
         """The flow encoder's inputs ``(n, d)``: the OD-structure embedding or the totals."""
         if self.flow_structure is None:
             return np.nan_to_num(_required(data.flows, "flow")).astype(np.float32)
-        if self._flow_features is None or self._flow_features[0] != id(data):
+        if self._flow_features is None or self._flow_features[0]() is not data:
             features = self.flow_structure.transform(self._flow_data(data)).astype(np.float32)
-            self._flow_features = (id(data), features)
+            self._flow_features = (weakref.ref(data), features)
         return self._flow_features[1]
 
     def _n_maps(self) -> int:

@@ -81,7 +81,7 @@ def rank_candidates(
         idx_n = np.argpartition(near, k - 1, axis=1)[:, :k]
         order_n = np.argsort(np.take_along_axis(near, idx_n, 1), axis=1, kind="stable")
         nearest[start : start + len(rows)] = pool[np.take_along_axis(idx_n, order_n, 1)]
-        far = np.where(is_self, -np.inf, d2)[:, columns]
+        far = np.where(is_self[:, columns], -np.inf, d2[:, columns])
         idx_f = np.argpartition(-far, k - 1, axis=1)[:, :k]
         farthest[start : start + len(rows)] = pool[columns[idx_f]]
         # the n_far-th largest distance: every region at least this far is a negative
