@@ -69,12 +69,13 @@ def bench_speed(sizes: list[str], seq_len: int, batch: int, steps: int, threads:
                 n_steps = steps
             layers, width, heads = SIZES[name]
             torch.manual_seed(0)
-            model = RawTransformer(RawConfig(layers, width, heads, max_len=seq_len)).to(device)
+            model = RawTransformer(RawConfig(layers, width, heads, max_len=seq_len + 1)).to(device)
             opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
             g = torch.Generator().manual_seed(0)
             data = {
                 "xy": torch.randn(batch, seq_len + 1, 2, generator=g),
                 "gap": torch.rand(batch, seq_len + 1, generator=g) < 0.1,
+                "fresh": torch.rand(batch, seq_len + 1, generator=g) < 0.8,
                 "slot": torch.randint(0, 48, (batch, seq_len + 1), generator=g),
                 "dow": torch.randint(0, 7, (batch, seq_len + 1), generator=g),
             }
@@ -113,7 +114,7 @@ def _train_step(model, opt, data: dict, device: str, amp: bool) -> None:
     import torch
 
     with torch.autocast(device, dtype=torch.bfloat16, enabled=amp):
-        loss = model.next_point_loss(data)
+        loss = model.forecast_loss(data)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()

@@ -32,11 +32,13 @@ class PoolTrajectoriesRaw(UrbanSigAlgorithm):
     one_of = ONE_TRAJECTORY_SOURCE
     layer_labels = {"OUTPUT": "Region embeddings (RAW)"}
     help = Help(
-        "Pre-trains a GPT-like transformer to predict each user's next position from their "
-        "resampled trajectory, embeds users (mean of the final hidden states) and pools "
-        "the embeddings of the users who pass through each region into a region embedding "
-        "(with the visitor count). Reports next-point errors in km against persistence and "
-        "a Markov baseline, and commuter identification from the embeddings.",
+        "Pre-trains a GPT-like transformer to forecast where each user will be 1 to "
+        "HORIZON_STEPS steps ahead from their resampled trajectory, embeds users (mean of the "
+        "final hidden states) and pools the embeddings of the users who pass through each "
+        "region into a region embedding (with the visitor count). Reports forecast errors in "
+        "km on held-out users' GPS fixes beside four baselines (persistence, last "
+        "displacement, a Markov chain, the user's routine), and commuter identification "
+        "from the embeddings.",
         *help_table(POOL_TABLE),
         paper=PAPER,
         methods=(
@@ -45,8 +47,11 @@ class PoolTrajectoriesRaw(UrbanSigAlgorithm):
                 "each user's trajectory is resampled to fixed time steps (STEP_MINUTES; longer "
                 "gaps are marked, not filled) and cut into windows. A GPT-like transformer, "
                 "whose causal self-attention lets each step see only the steps before it, "
-                "learns to predict the next position from the positions, time of day and day "
-                "of week so far.",
+                "reads positions relative to the window (so a model trained in one city goes "
+                "on in another, CONTINUE_TRAINING), time of day and day of week, and learns "
+                "to forecast the position 1 to HORIZON_STEPS steps ahead, conditioned on the "
+                "target's time of day, with the distance in metres as the loss; only steps "
+                "with a GPS fix are origins and targets.",
             ),
             (
                 "User embedding",
@@ -61,10 +66,15 @@ class PoolTrajectoriesRaw(UrbanSigAlgorithm):
             ),
             (
                 "Evaluation",
-                "next-point errors in km on users kept out of pre-training, up to "
-                "HORIZON_STEPS ahead, against persistence (staying put) and a Markov chain on "
-                "a grid; with USER_LABELS, the cross-validated accuracy of a logistic "
-                "regression predicting LABEL_FIELD from the user embeddings.",
+                "forecast errors in km (mean and median) on users kept out of pre-training, "
+                "scored against their GPS fix nearest each target time "
+                "(TRUTH_TOLERANCE_MINUTES), never a carried position; beside persistence, "
+                "last displacement, a Markov chain on a grid fitted on the training users, "
+                "and each user's routine (their usual place at that time from their own "
+                "earlier days), with paired bootstrap intervals over users (user-days with "
+                "fewer than 5 users); the report says which forecaster to use. With "
+                "USER_LABELS, the cross-validated accuracy of a logistic regression "
+                "predicting LABEL_FIELD from the user embeddings.",
             ),
         ),
         example="qgis_process run urbansig:pooltrajectoriesraw -- "
@@ -90,9 +100,10 @@ class ApplyRawModel(UrbanSigAlgorithm):
     }
     help = Help(
         "Uses a model trained by Pool trajectories to regions (RAW) on new trajectories: "
-        "user embeddings, forecasts of each user's next points, and optionally region "
-        "embeddings. A model whose coordinate normalisation does not fit the new data is "
-        "refused.",
+        "user embeddings, forecasts of each user's next points (RAW's and, beside them, the "
+        "user's routine baseline: column forecaster), and optionally region embeddings. "
+        "Points far outside the area the model was trained on are skipped with a warning "
+        "naming their users.",
         *help_table(APPLY_TABLE),
         paper=PAPER,
         example="qgis_process run urbansig:applyrawmodel -- TRAJECTORIES=new.csv "

@@ -90,7 +90,7 @@ def _model(max_len: int = 16) -> RawTransformer:
     torch.manual_seed(0)
     model = RawTransformer(RawConfig(layers=2, width=32, heads=4, max_len=max_len))
     with torch.no_grad():  # a non-zero head so that predictions depend on the inputs
-        model.head.weight.normal_(0, 0.1)
+        model.head[-1].weight.normal_(0, 0.1)
     return model.eval()
 
 
@@ -115,22 +115,39 @@ def test_causal_mask_future_points_do_not_change_earlier_outputs():
     assert (out[:, 10:] - base[:, 10:]).abs().max() > 1e-3
 
 
-def test_next_point_loss_ignores_gaps_and_trains_down():
+def test_positions_are_read_relative_to_the_window_so_a_shift_shifts_the_forecast():
+    model = _model()
+    xy, gap, slot, dow = _inputs()
+    hidden = model(xy, gap, slot, dow)
+    shifted = model(xy + 7.0, gap, slot, dow)
+    torch.testing.assert_close(shifted, hidden, atol=1e-5, rtol=1e-5)
+    ahead = model.forecast_last(xy, hidden, slot, ~gap)
+    assert ahead.shape == (3, model.config.horizons, 2)
+    torch.testing.assert_close(model.forecast_last(xy + 7.0, shifted, slot, ~gap), ahead + 7.0)
+
+
+def test_forecast_loss_scores_fixes_only_and_trains_down():
     model = _model()
     xy, gap, slot, dow = _inputs(8)
     xy = torch.cumsum(torch.full_like(xy, 0.05), 1)  # steady drift: learnable
-    batch = {"xy": xy, "gap": gap, "slot": slot, "dow": dow}
+    fresh = torch.ones_like(gap)
+    batch = {"xy": xy, "gap": gap, "slot": slot, "dow": dow, "fresh": fresh}
+    stale = dict(batch, fresh=fresh.clone())
+    stale["fresh"][:, 5] = False  # a carried position is neither an origin nor a target
     masked = dict(batch, xy=xy.clone(), gap=gap.clone())
-    masked["xy"][:, 5] = 100.0
+    masked["xy"][:, 5] = 100.0  # a gap's value is no candidate either
     masked["gap"][:, 5] = True
     model.train()
-    full = model.next_point_loss(batch)
-    assert torch.isfinite(model.next_point_loss(masked))
-    assert model.next_point_loss(masked) < full * 2  # the gap's huge value is ignored
+    full = model.forecast_loss(batch)
+    for other in (stale, masked):
+        loss = model.forecast_loss(other)
+        assert torch.isfinite(loss) and loss < full * 2 + 0.5
+    empty = dict(batch, fresh=torch.zeros_like(gap))
+    assert model.forecast_loss(empty).item() == 0.0
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     for _ in range(25):
         opt.zero_grad()
-        loss = model.next_point_loss(batch)
+        loss = model.forecast_loss(batch)
         loss.backward()
         opt.step()
     assert loss.item() < 0.5 * full.item()
@@ -176,9 +193,9 @@ def test_markov_baseline_and_persistence():
     x = np.tile([100.0, 120.0, 1600.0], 10)
     user = np.zeros(30, dtype=np.int64)
     seq = resample(user, np.arange(30) * 1800, x, np.zeros(30), np.array(["u"], object))
-    markov = MarkovGrid(500.0, min_support=1).fit(seq)
+    markov = MarkovGrid(500.0, min_support=1).fit(seq, horizon=2)
     pred = markov.rollout(np.array([1600.0, 5000.0]), np.array([0.0, 0.0]), 2)
-    # the grid starts at x = 100: B -> centre of A's cell, then A -> A (ties: stay) keeps it
+    # the grid starts at x = 100: one step after B comes A; two steps after B, A again
     np.testing.assert_allclose(pred[0], [[350.0, 250.0], [350.0, 250.0]])
     np.testing.assert_allclose(pred[1], [[5000.0, 0.0]] * 2)  # unseen cell: stays
     np.testing.assert_allclose(persistence(np.array([1.0]), np.array([2.0]), 3)[0, 2], [1, 2])
@@ -220,8 +237,8 @@ def test_save_load_gives_identical_embeddings(tmp_path):
     assert RawModel.load(method.save(tmp_path / "t.pt")).config["training"] == {"n_points": 7}
 
 
-def test_a_file_written_by_the_earlier_save_raw_still_loads(tmp_path):
-    """save_raw wrote the same config keys; files from before RawModel load unchanged."""
+def test_a_file_of_the_first_layout_is_refused_naming_model(tmp_path):
+    """RAW's first layout (absolute positions, next-step head) cannot be read by this one."""
     from urbansig.models.serialization import save_model
 
     user, t, x, y, _ = sort_and_dedupe(*_hand_sequence())
@@ -234,10 +251,8 @@ def test_a_file_written_by_the_earlier_save_raw_still_loads(tmp_path):
         "utc_offset_s": 3600, "seq_len": 8, "training": {"n_points": 7}, "metrics": {},
     }  # fmt: skip
     path = save_model(tmp_path / "old.pt", "raw", config, model.state_dict())
-    loaded = RawModel.load(path)
-    assert (loaded.step_s, loaded.max_gap_s, loaded.utc_offset_s) == (1800, 3600, 3600)
-    assert loaded.model.config == model.config and loaded.norm == norm
-    assert loaded.transform(seq).shape == (2, model.config.width)
+    with pytest.raises(BadInput, match="MODEL.*another layout.*train a new one"):
+        RawModel.load(path)
 
 
 def test_overlapping_windows_count_each_step_once():
@@ -346,7 +361,12 @@ def test_jobs_end_to_end(city, tmp_path):
     metrics = result["metrics"]
     assert metrics["n_users"] == 16 and metrics["points_outside_regions"] == 0
     for h in (30, 60, 90, 120, 150):
-        assert 0 <= metrics[f"raw_km_{h}min"] < 15 and f"markov_km_{h}min" in metrics
+        assert 0 <= metrics[f"raw_km_{h}min"] < 15 and metrics[f"cases_{h}min"] > 0
+        for name in ("persistence", "last_displacement", "markov", "routine"):
+            assert np.isfinite(metrics[f"{name}_km_{h}min"])
+            assert metrics[f"{name}_median_km_{h}min"] <= 3 * metrics[f"{name}_km_{h}min"] + 1e-9
+    assert metrics["bootstrap_unit"] == "user-day"  # 3 held-out users: too few to resample
+    assert "RAW - best baseline" in Path(out["output_report"]).read_text()
     # The toy's commuters are plain from their home and work hours (0.8 measured): the
     # evaluation sees them. RAW's own floor (0.37 measured here) waits for its quality work.
     assert metrics["label_accuracy_handcrafted_baseline"] >= 0.7
@@ -391,7 +411,9 @@ def test_jobs_end_to_end(city, tmp_path):
     np.testing.assert_allclose(pooled_again[emb].to_numpy(), regions[emb].to_numpy(), atol=1e-4)
     assert list(pooled_again["n_users"]) == list(regions["n_users"])
     forecast = gpd.read_file(applied["output_points"])
-    assert len(forecast) == 16 * 3 and forecast.crs.to_epsg() == 32631  # the model's UTM zone
+    assert len(forecast) == 16 * 3 * 2 and forecast.crs.to_epsg() == 32631  # the model's UTM
+    assert (forecast.groupby("forecaster").size() == 16 * 3).all()  # RAW and routine
+    assert set(forecast["forecaster"]) == {"raw", "routine"}
     assert set(forecast["horizon_min"]) == {30.0, 60.0, 90.0}
     # Each forecast carries its target time: a step's position is the last one observed by
     # the step's end, so forecast h is for the end of the h-th step after the last fix's step.

@@ -63,7 +63,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     written: dict[str, str] = {}
     if outputs.get("output_points"):
         events.progress(0.6, "Forecasting next points")
-        forecast = wf.forecast_table(method, seq, int(params["horizon_steps"]))
+        forecast = wf.forecast_table(method, seq, int(params["horizon_steps"]), MARKOV_CELL_M)
     if regions is not None:
         events.progress(0.8, "Pooling users into regions")
         layer = wf.pool(

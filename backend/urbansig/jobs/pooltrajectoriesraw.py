@@ -36,6 +36,7 @@ def settings(params: dict[str, Any]):
         seq_len=params["seq_len"], layers=params["layers"], width=params["width"],
         heads=params["heads"], epochs=params["epochs"], lr=params["lr"],
         warmup=params["warmup"], batch_size=params["batch_size"],
+        horizons=params["horizon_steps"],
     )  # fmt: skip
 
 
@@ -55,9 +56,17 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     device = resolve_device(spec.device)
     generator = seed_everything(spec.seed)
     loaded = RawModel.load(inputs["model"], device=device) if inputs.get("model") else None
-    if loaded is not None and params["seq_len"] != loaded.seq_len:
-        events.log(f"SEQ_LEN: using the model's sequence length {loaded.seq_len}.")
-        params["seq_len"] = loaded.seq_len
+    resume = loaded is not None and bool(params["continue_training"])
+    if loaded is not None:
+        if params["seq_len"] != loaded.seq_len:
+            events.log(f"SEQ_LEN: using the model's sequence length {loaded.seq_len}.")
+            params["seq_len"] = loaded.seq_len
+        horizons = loaded.model.config.horizons if loaded.model is not None else 0
+        if params["horizon_steps"] > horizons:
+            events.log(f"HORIZON_STEPS: the model forecasts up to {horizons} steps; using that.")
+            params["horizon_steps"] = horizons
+    elif params["continue_training"]:
+        raise BadInput("CONTINUE_TRAINING: give the MODEL to continue training from.")
     events.progress(0.0, "Reading regions")
     regions = read_regions(inputs["regions"], id_field=params["id_field"])
     labels_path = inputs.get("user_labels")
@@ -84,10 +93,19 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
             seed=spec.seed,
             generator=generator,
         )
-    crs = loaded.crs if loaded is not None else pl.choose_crs(points.lon, points.lat)
+    if loaded is not None and not resume:
+        crs = loaded.crs
+    else:  # a model reads positions relative to its windows: it trains on in any city
+        crs = pl.choose_crs(points.lon, points.lat)
     x, y = pl.project(points.lon, points.lat, crs)
-    if loaded is not None:
+    if loaded is not None and not resume:
         loaded.normaliser.check_fits(x, y, "MODEL")
+    if resume:
+        method.warm_start = True
+        method.settings.epochs, method.settings.lr = params["epochs"], params["lr"]
+        method.settings.warmup, method.settings.batch_size = params["warmup"], params["batch_size"]
+        method.settings.checkpoint = outputs.get("checkpoint")
+        method.seed, method.generator = spec.seed, generator
     labels = None
     if labels_path:
         labels = read_labels(labels_path, params["label_field"], points.user_ids)
@@ -104,15 +122,16 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
     run_metrics = evaluation.metrics
     run_metrics["n_users"] = len(seq.user_ids)
     run_metrics["n_users_holdout"] = int(holdout.sum())
-    if loaded is None:
+    if loaded is None or resume:
         train = RawData(seq.select(np.flatnonzero(~holdout)), crs)
         method.fit(train, events.stage(0.08, 0.75))
         run_metrics.update(method.metrics)
     embeddings = method.embed(seq, events.stage(0.75, 0.85))
-    events.progress(0.85, "Evaluating next-point prediction")
-    wf.evaluate_next_points(
-        method, seq, holdout, params["horizon_steps"], params["markov_cell_m"], evaluation
-    )
+    events.progress(0.85, "Evaluating forecasts")
+    wf.evaluate_forecasts(
+        method, seq, pl.fixes(points, x, y, seq), holdout, params["horizon_steps"],
+        params["markov_cell_m"], params["truth_tolerance_minutes"] * 60.0, evaluation,
+    )  # fmt: skip
     kept_labels = None
     if labels is not None:
         kept_labels = labels[np.searchsorted(points.user_ids, seq.user_ids)]

@@ -37,7 +37,7 @@ PARAMETERS = (
         "OUTPUT_POINTS",
         "Forecast points",
         "vector_out",
-        help="the next points predicted for each user",
+        help="each user's next points: RAW's forecast and their routine baseline (forecaster)",
         optional=True,
         geometry="point",
     ),

@@ -97,10 +97,20 @@ PARAMETERS = (
         "HORIZON_STEPS",
         "Forecast horizon (steps)",
         "int",
-        help="next-point errors are reported up to this many steps",
+        help="the model forecasts 1 to this many steps ahead (errors are reported for each)",
         default=5,
         advanced=True,
         minimum=1,
+    ),
+    Parameter(
+        "TRUTH_TOLERANCE_MINUTES",
+        "Truth tolerance (minutes)",
+        "float",
+        help="a forecast is scored against the user's GPS fix nearest its target time, when "
+        "one lies this close; carried positions are never a truth",
+        default=10.0,
+        advanced=True,
+        minimum=0.5,
     ),
     Parameter(
         "MARKOV_CELL_M",
@@ -112,10 +122,20 @@ PARAMETERS = (
     ),
     Parameter(
         "MODEL",
-        "Pre-trained model (skip pre-training)",
+        "Pre-trained model",
         "file",
+        help="skips pre-training, or with CONTINUE_TRAINING is trained on from (in any city)",
         optional=True,
         file_filter=MODEL_FILTER,
+    ),
+    Parameter(
+        "CONTINUE_TRAINING",
+        "Continue training the pre-trained model",
+        "bool",
+        help="train MODEL on for EPOCHS on these trajectories (e.g. pre-trained on a large "
+        "city, then fitted to a small sample)",
+        default=False,
+        advanced=True,
     ),
     Parameter(
         "OUTPUT",
@@ -128,7 +148,7 @@ PARAMETERS = (
         "OUTPUT_USERS",
         "User table",
         "file_out",
-        help="user id, embedding, home and work estimates",
+        help="user id, embedding, home and work estimates, the hand-crafted baseline (base_)",
         optional=True,
         file_filter="CSV (*.csv)",
     ),

@@ -11,7 +11,7 @@ from typing import Any
 from urbansig import parameters
 
 METHOD = "raw"
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 TASK = "pooltrajectoriesraw"
 
 

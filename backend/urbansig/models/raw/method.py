@@ -17,6 +17,7 @@ import torch
 from urbansig.models.base import Method
 from urbansig.models.raw import MAX_GAP_S, METHOD, MODEL_VERSION, STEP_S
 from urbansig.models.raw import default as _default
+from urbansig.models.raw.evaluate import Fixes, ForecastCases
 from urbansig.models.raw.model import RawConfig, RawTransformer, n_parameters
 from urbansig.models.raw.sequences import (
     Normaliser,
@@ -29,8 +30,8 @@ from urbansig.models.serialization import load_model, save_model
 from urbansig.protocol import BadInput
 from urbansig.training import FitConfig, FitHistory, ProgressSink, resolve_device
 
-LAYOUT = "xy+gap/tod/dow"
-MAX_EVAL_SAMPLES = 4000
+LAYOUT = "relative-xy+move+gap+fix/tod/dow/direct-horizons"
+SCALE_M = 5000.0  # metres per model unit, the same in every city
 
 
 @dataclass
@@ -45,6 +46,7 @@ class RawSettings:
     lr: float = field(default_factory=lambda: _default("lr"))
     warmup: float = field(default_factory=lambda: _default("warmup"))
     batch_size: int = field(default_factory=lambda: _default("batch_size"))
+    horizons: int = field(default_factory=lambda: _default("horizon_steps"))
     checkpoint: str | None = None  # resumable training checkpoint file
 
 
@@ -90,6 +92,7 @@ class RawModel(Method[RawData, np.ndarray]):
         self.metrics: dict[str, Any] = {}
         self.training: dict[str, Any] | None = None  # stored by save() when set
         self.config: dict[str, Any] = {}  # a loaded file's config
+        self.warm_start = False  # fit goes on from the current weights (a loaded model)
 
     @property
     def seq_len(self) -> int:
@@ -108,23 +111,31 @@ class RawModel(Method[RawData, np.ndarray]):
 
     # -- fitting ------------------------------------------------------------------------
     def fit(self, data: RawData, events: ProgressSink | None = None) -> Self:
-        """Pre-train on ``data.seq`` (the training users); a tenth of windows early-stops."""
-        from urbansig.models.raw.trainer import pretrain
+        """Pre-train on ``data.seq`` (the training users); a tenth of windows early-stops.
+
+        With :attr:`warm_start` (a loaded model), training goes on from its weights; the
+        coordinate frame is refitted to the data (the model reads positions relative to each
+        window, at a fixed scale, so a model trained in one city goes on in another)."""
+        from urbansig.models.raw.trainer import calibrate_temperature, pretrain
         from urbansig.training import seed_everything
 
         s, seq = self.settings, data.seq
         obs = ~seq.gap
-        self.norm = Normaliser.fit(seq.x[obs], seq.y[obs], data.crs)
+        self.norm = Normaliser.fit(seq.x[obs], seq.y[obs], data.crs, scale_m=SCALE_M)
         length = s.seq_len
-        windows = make_windows(seq, self.norm, length + 1, max(1, length // 2), self.utc_offset_s)
-        if len(windows.xy) == 0:
-            raise BadInput("SEQ_LEN: no training window has two observed steps; lower SEQ_LEN.")
-        config = RawConfig(
-            layers=s.layers, width=s.width, heads=s.heads, max_len=length,
-            slots_per_day=slots_per_day(self.step_s),
-        )  # fmt: skip
+        windows = make_windows(seq, self.norm, length, max(1, length // 2), self.utc_offset_s)
+        if not (windows.fresh[:, :-1] & windows.fresh[:, 1:]).any():
+            raise BadInput(
+                "SEQ_LEN: no training window has two consecutive steps with a fix; lower "
+                "STEP_MINUTES or give denser trajectories."
+            )
         generator = self.generator if self.generator is not None else seed_everything(self.seed)
-        self.model = RawTransformer(config)
+        if self.model is None or not self.warm_start:
+            config = RawConfig(
+                layers=s.layers, width=s.width, heads=s.heads, max_len=length,
+                horizons=s.horizons, slots_per_day=slots_per_day(self.step_s),
+            )  # fmt: skip
+            self.model = RawTransformer(config)
         fit_config = FitConfig(
             epochs=s.epochs, lr=s.lr, weight_decay=0.01, warmup_fraction=s.warmup,
             cosine=True, grad_clip=1.0, optimizer="adamw",
@@ -137,6 +148,10 @@ class RawModel(Method[RawData, np.ndarray]):
             self.model, train_w, fit_config, self.device, s.batch_size, generator,
             events, val_w,
         )  # fmt: skip
+        if val_w is not None:
+            errors = calibrate_temperature(self.model, val_w, self.device)
+            for h, t in enumerate(self.model.temperatures() if errors else [], start=1):
+                self.metrics[f"temperature_h{h}"] = t
         self.model.to("cpu").eval()
         tokens = self.history.samples * length
         self.metrics["n_parameters"] = n_parameters(self.model)
@@ -150,12 +165,19 @@ class RawModel(Method[RawData, np.ndarray]):
         return self
 
     def _validation_split(self, windows: Windows) -> tuple[Windows, Windows | None]:
-        """A random tenth of the training windows for early stopping (when there are 50+)."""
+        """Validation windows for early stopping and calibration (when there are 50+): those
+        of a random tenth of the users (10 users or more), so that both reward what carries
+        over to people never seen; else a random tenth of the windows."""
         n = len(windows.xy)
         if n < 50:
             return windows, None
-        val = np.zeros(n, dtype=bool)
-        val[np.random.default_rng(self.seed + 1).permutation(n)[: n // 10]] = True
+        rng = np.random.default_rng(self.seed + 1)
+        users = np.unique(windows.user)
+        if len(users) >= 10:
+            val = np.isin(windows.user, rng.permutation(users)[: len(users) // 10])
+        else:
+            val = np.zeros(n, dtype=bool)
+            val[rng.permutation(n)[: n // 10]] = True
 
         def part(mask: np.ndarray) -> Windows:
             return Windows(*(getattr(windows, f)[mask] for f in Windows.__dataclass_fields__))
@@ -191,70 +213,126 @@ class RawModel(Method[RawData, np.ndarray]):
             count_from=count_from,
         )  # fmt: skip
 
-    def next_point_errors(
-        self, train: Resampled, held: Resampled, horizon: int, markov_cell_m: float
+    def forecast_errors(
+        self,
+        train: Resampled,
+        held: Resampled,
+        fixes: Fixes,
+        horizon: int,
+        markov_cell_m: float,
+        tolerance_s: float,
+        unit: str = "user",
     ) -> list[dict]:
-        """Mean next-point errors (km) on ``held`` users against persistence and a grid
-        Markov chain fitted on ``train``; [] when the window is too short."""
-        from urbansig.models.raw.baselines import MarkovGrid
-        from urbansig.models.raw.evaluate import forecast_samples, next_point_errors
+        """Errors (km) on ``held`` users' observed fixes for RAW and the baselines, with RAW's
+        paired bootstrap differences (see :func:`evaluate.error_rows`); [] without cases."""
+        from urbansig.models.raw.evaluate import error_rows
+
+        predictions, cases = self.forecast_predictions(
+            train, held, fixes, horizon, markov_cell_m, tolerance_s
+        )
+        if cases is None:
+            return []
+        return error_rows(cases, predictions, self.step_s, "raw", unit, self.seed)
+
+    def forecast_predictions(
+        self,
+        train: Resampled,
+        held: Resampled,
+        fixes: Fixes,
+        horizon: int,
+        markov_cell_m: float,
+        tolerance_s: float,
+    ) -> tuple[dict[str, np.ndarray], ForecastCases | None]:
+        """RAW's and the baselines' forecasts (metres) on the held-out users' cases:
+        persistence, last displacement, a Markov chain fitted on ``train``, and the user's
+        routine from their own earlier days."""
+        from urbansig.models.raw import baselines as bl
+
+        predictions, cases = self.forecast_cases(held, fixes, horizon, tolerance_s)
+        if cases is None:
+            return predictions, None
+        origin = np.stack([held.x[cases.origin], held.y[cases.origin]], -1)
+        prev = cases.context[:, -2] if cases.context.shape[1] > 1 else cases.context[:, -1]
+        prev_ok = (prev >= 0) & held.fresh[np.maximum(prev, 0)]
+        pidx = np.maximum(prev, 0)
+        target_t = cases.origin_t[:, None] + np.arange(1, horizon + 1)[None, :] * self.step_s
+        markov = bl.MarkovGrid(markov_cell_m).fit(train, horizon)
+        predictions |= {
+            "persistence": bl.persistence(origin[:, 0], origin[:, 1], horizon),
+            "last_displacement": bl.last_displacement(
+                origin[:, 0], origin[:, 1], held.x[pidx], held.y[pidx], prev_ok, horizon
+            ),
+            "markov": markov.rollout(origin[:, 0], origin[:, 1], horizon),
+            "routine": bl.routine(
+                held, cases.user, cases.day, target_t, origin, self.utc_offset_s, markov_cell_m
+            ),
+        }
+        return predictions, cases
+
+    def forecast_cases(
+        self, held: Resampled, fixes: Fixes, horizon: int, tolerance_s: float
+    ) -> tuple[dict[str, np.ndarray], ForecastCases | None]:
+        """RAW's forecasts (metres, under ``raw``) on the held-out users' forecast cases."""
+        from urbansig.models.raw.evaluate import context_arrays, forecast_cases
+        from urbansig.models.raw.trainer import forecast_contexts
 
         model = self._fitted()
         length = min(self.seq_len, model.config.max_len)
-        if length < horizon + 2:
-            return []
-        markov = MarkovGrid(markov_cell_m).fit(train)
-        windows = make_windows(held, self.normaliser, length, max(1, horizon), self.utc_offset_s)
-        samples = forecast_samples(windows, self.normaliser, horizon)
-        if len(samples.xy) > MAX_EVAL_SAMPLES:
-            pick = np.sort(
-                np.random.default_rng(self.seed).choice(len(samples.xy), MAX_EVAL_SAMPLES, False)
-            )
-            samples = type(samples)(
-                *(getattr(samples, f)[pick] for f in samples.__dataclass_fields__)
-            )
-        return next_point_errors(
-            model, samples, self.normaliser, markov, self.step_s, self.utc_offset_s, self.device
+        cases = forecast_cases(
+            held, fixes, length, horizon, tolerance_s, self.utc_offset_s, seed=self.seed
         )
+        if not len(cases.user):
+            return {}, None
+        x, y, gap, fresh, time = context_arrays(held, cases)
+        xy = self.normaliser.transform(x, y).astype(np.float32)
+        pred = forecast_contexts(
+            model, xy, gap, fresh, time, horizon, self.step_s, self.utc_offset_s, self.device
+        )
+        return {"raw": self.normaliser.inverse(pred)}, cases
 
     def forecast(self, seq: Resampled, horizon: int) -> dict[str, np.ndarray]:
-        """Each user's next ``horizon`` positions after their last observed step.
+        """Each user's next ``horizon`` positions after their last step with a fix.
 
-        Returns flat arrays (user index, step, time in UTC seconds, x, y in metres), sorted
-        by the order of the users' lengths; the caller builds the table. A step's position
-        is the last one observed by the step's end, so forecast h is stamped with the end
-        of the h-th step after the last observed one.
+        Returns flat arrays (user index, origin step index, step, time in UTC seconds, x, y
+        in metres) for the users that have a fix; the caller builds the table. Forecast h is stamped with the
+        end of the h-th step after the last one with a fix (a step's position is the last
+        fix by its end).
         """
-        from urbansig.models.raw.trainer import rollout
+        from urbansig.models.raw.trainer import forecast_contexts
 
         model = self._fitted()
-        offsets = seq.offsets
-        observed = np.flatnonzero(~seq.gap)
-        last = observed[np.searchsorted(observed, offsets[1:], side="left") - 1]
-        length = np.minimum(model.config.max_len, last - offsets[:-1] + 1)
-        steps = np.arange(1, horizon + 1)
-        parts: list[dict[str, np.ndarray]] = []
-        for size in np.unique(length):
-            users = np.flatnonzero(length == size)
-            pos = last[users, None] - size + 1 + np.arange(size)[None, :]
-            xy = self.normaliser.transform(seq.x[pos], seq.y[pos]).astype(np.float32)
-            pred = rollout(
-                model, xy, seq.gap[pos], seq.time[pos], horizon, self.step_s,
-                self.utc_offset_s, self.device,
-            )  # fmt: skip
-            metres = self.normaliser.inverse(pred)
-            parts.append(
-                {
-                    "user": np.repeat(users, horizon),
-                    "step": np.tile(steps, len(users)),
-                    "time": (
-                        seq.time[last[users], None] + (steps[None, :] + 1) * self.step_s
-                    ).ravel(),
-                    "x": metres[..., 0].ravel(),
-                    "y": metres[..., 1].ravel(),
-                }
+        if horizon > model.config.horizons:
+            raise BadInput(
+                f"HORIZON_STEPS: the model forecasts up to {model.config.horizons} steps "
+                f"ahead, not {horizon}; lower HORIZON_STEPS or train a model with more."
             )
-        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        offsets = seq.offsets
+        fixed = np.flatnonzero(seq.fresh & ~seq.gap)
+        pos_in = np.searchsorted(fixed, offsets[1:], side="left") - 1
+        has = (pos_in >= 0) & (fixed[np.maximum(pos_in, 0)] >= offsets[:-1])
+        users = np.flatnonzero(has)
+        last = fixed[pos_in[users]]
+        length = min(model.config.max_len, self.seq_len)
+        pos = last[:, None] - length + 1 + np.arange(length)[None, :]
+        pad = pos < offsets[users][:, None]
+        pos = np.where(pad, last[:, None], pos)
+        xy = self.normaliser.transform(seq.x[pos], seq.y[pos]).astype(np.float32)
+        back = length - 1 - np.arange(length)
+        time = np.where(pad, seq.time[last][:, None] - back[None, :] * seq.step_s, seq.time[pos])
+        pred = forecast_contexts(
+            model, xy, seq.gap[pos] | pad, seq.fresh[pos] & ~pad, time, horizon, self.step_s,
+            self.utc_offset_s, self.device,
+        )  # fmt: skip
+        metres = self.normaliser.inverse(pred)
+        steps = np.arange(1, horizon + 1)
+        return {
+            "user": np.repeat(users, horizon),
+            "origin": np.repeat(last, horizon),
+            "step": np.tile(steps, len(users)),
+            "time": (seq.time[last][:, None] + (steps[None, :] + 1) * self.step_s).ravel(),
+            "x": metres[..., 0].ravel(),
+            "y": metres[..., 1].ravel(),
+        }
 
     # -- persistence --------------------------------------------------------------------
     def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
@@ -281,7 +359,8 @@ class RawModel(Method[RawData, np.ndarray]):
     def load(
         cls, path: str | Path, device: str | torch.device = "cpu", parameter: str = "MODEL"
     ) -> Self:
-        """A file written by :meth:`save` (or the earlier ``save_raw``, the same layout)."""
+        """A file written by :meth:`save` (files of RAW's first layout are refused: the
+        inputs and the forecast head changed)."""
         config, state = load_model(path, METHOD, parameter)
         if config.get("layout") != LAYOUT or config.get("version") != MODEL_VERSION:
             raise BadInput(
@@ -299,7 +378,7 @@ class RawModel(Method[RawData, np.ndarray]):
         sizes = model.config
         settings = RawSettings(
             seq_len=int(config["seq_len"]), layers=sizes.layers, width=sizes.width,
-            heads=sizes.heads,
+            heads=sizes.heads, horizons=sizes.horizons,
         )  # fmt: skip
         self = cls(
             settings,

@@ -23,6 +23,7 @@ from urbansig.protocol import BadInput
 
 if TYPE_CHECKING:
     from urbansig.io.trajectories import Points
+    from urbansig.models.raw.evaluate import Fixes
 
 
 def choose_crs(lon: np.ndarray, lat: np.ndarray) -> str:
@@ -94,3 +95,16 @@ def skip_outside(
         points, user=points.user[keep], t=points.t[keep], lon=points.lon[keep], lat=points.lat[keep]
     )
     return kept, x[keep], y[keep]
+
+
+def fixes(points: Points, x: np.ndarray, y: np.ndarray, seq: Resampled) -> Fixes:
+    """The raw fixes of the users kept in ``seq`` (user = index into ``seq.user_ids``),
+    sorted and de-duplicated as for resampling: the truths of the forecast evaluation."""
+    from urbansig.models.raw.evaluate import Fixes
+
+    user, t, fx, fy, _ = sort_and_dedupe(points.user, points.t, x, y)
+    kept = np.searchsorted(points.user_ids, seq.user_ids)  # points.user_ids are sorted
+    remap = np.full(len(points.user_ids), -1, dtype=np.int64)
+    remap[kept] = np.arange(len(kept))
+    keep = remap[user] >= 0
+    return Fixes(remap[user[keep]], t[keep], fx[keep], fy[keep])

@@ -21,7 +21,9 @@ class Resampled:
     """Fixed-step sequences of all users, concatenated (users in order, steps in time order).
 
     ``x``/``y`` hold the last known position (carried forward within the maximum gap);
-    ``gap`` marks steps with no position known recently enough (position carried, not used).
+    ``gap`` marks steps with no position known recently enough (position carried, not used);
+    ``fresh`` marks steps whose position is a fix taken within the step itself (the only
+    steps that serve as forecast origins and targets: a carried position is not a truth).
     """
 
     user: np.ndarray  # int64 (n,) index into ``user_ids``
@@ -29,6 +31,7 @@ class Resampled:
     x: np.ndarray  # float64 (n,)
     y: np.ndarray  # float64 (n,)
     gap: np.ndarray  # bool (n,)
+    fresh: np.ndarray  # bool (n,) a fix within the step
     user_ids: np.ndarray  # object (n_users,) original ids
     step_s: int
 
@@ -52,6 +55,7 @@ class Resampled:
             self.x[idx],
             self.y[idx],
             self.gap[idx],
+            self.fresh[idx],
             self.user_ids[users],
             self.step_s,
         )
@@ -106,7 +110,7 @@ def resample(
         empty = np.zeros(0)
         return Resampled(
             np.zeros(0, np.int64), np.zeros(0, np.int64), empty, empty,
-            np.zeros(0, bool), np.asarray(user_ids, dtype=object), step_s,
+            np.zeros(0, bool), np.zeros(0, bool), np.asarray(user_ids, dtype=object), step_s,
         )  # fmt: skip
     counts = np.bincount(user, minlength=n_users)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -134,6 +138,7 @@ def resample(
         np.asarray(x, dtype=np.float64)[idx],
         np.asarray(y, dtype=np.float64)[idx],
         gap,
+        age < step_s,
         np.asarray(user_ids, dtype=object),
         step_s,
     )
@@ -172,13 +177,19 @@ class Normaliser:
     crs: str
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, crs: str) -> Normaliser:
-        """Median centre and a robust spread (1.4826 x the median absolute deviation of x
-        and y together), so that a few far trips do not squash the city into a point."""
+    def fit(
+        cls, x: np.ndarray, y: np.ndarray, crs: str, scale_m: float | None = None
+    ) -> Normaliser:
+        """Median centre; ``scale_m`` metres per unit, or (None) a robust spread (1.4826 x
+        the median absolute deviation of x and y together), so that a few far trips do not
+        squash the city into a point. A fixed scale keeps a model's distances the same in
+        every city (RAW fixes it, so that a model trained in one city goes on in another)."""
         cx, cy = float(np.median(x)), float(np.median(y))
+        extent = (float(x.min()), float(y.min()), float(x.max()), float(y.max()))
+        if scale_m is not None:
+            return cls(cx, cy, float(scale_m), extent, crs)
         mad = float(np.median(np.concatenate([np.abs(x - cx), np.abs(y - cy)])))
         scale = 1.4826 * mad if mad > 0 else float(np.sqrt((np.var(x) + np.var(y)) / 2.0))
-        extent = (float(x.min()), float(y.min()), float(x.max()), float(y.max()))
         return cls(cx, cy, max(scale, 1.0), extent, crs)
 
     def transform(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -244,6 +255,7 @@ class Windows:
 
     xy: np.ndarray  # float32 (n, L, 2) normalised
     gap: np.ndarray  # bool (n, L); padding is a gap too
+    fresh: np.ndarray  # bool (n, L) a fix within the step (padding: False)
     slot: np.ndarray  # int64 (n, L)
     dow: np.ndarray  # int64 (n, L)
     user: np.ndarray  # int64 (n,) user index of each window
@@ -280,6 +292,7 @@ def make_windows(
     return Windows(
         xy[keep],
         gap[keep],
+        (seq.fresh[pos] & valid)[keep],
         np.where(valid, slot, 0)[keep],
         np.where(valid, dow, 0)[keep],
         w_user[keep],

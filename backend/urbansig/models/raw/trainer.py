@@ -1,4 +1,4 @@
-"""Pre-training, user embeddings and autoregressive rollout of a :class:`RawTransformer`.
+"""Pre-training, user embeddings and forecasts of a :class:`RawTransformer`.
 
 Importable with torch and numpy alone; training goes through :func:`urbansig.training.fit`.
 """
@@ -20,6 +20,7 @@ def window_tensors(w: Windows) -> dict[str, torch.Tensor]:
     return {
         "xy": torch.from_numpy(np.ascontiguousarray(w.xy, dtype=np.float32)),
         "gap": torch.from_numpy(np.ascontiguousarray(w.gap)),
+        "fresh": torch.from_numpy(np.ascontiguousarray(w.fresh)),
         "slot": torch.from_numpy(np.ascontiguousarray(w.slot)),
         "dow": torch.from_numpy(np.ascontiguousarray(w.dow)),
     }
@@ -40,18 +41,18 @@ def _loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return model(batch).mean()
     if not isinstance(model, RawTransformer):
         raise TypeError(f"RAW trains a RawTransformer, not {type(model).__name__}")
-    return model.next_point_loss(batch)
+    return model.forecast_loss(batch)
 
 
 class _LossParallel(nn.Module):
-    """Wraps the model so that DataParallel splits whole batches through ``next_point_loss``."""
+    """Wraps the model so that DataParallel splits whole batches through ``forecast_loss``."""
 
     def __init__(self, model: RawTransformer) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.model.next_point_loss(batch).reshape(1)
+        return self.model.forecast_loss(batch).reshape(1)
 
 
 def pretrain(
@@ -64,7 +65,7 @@ def pretrain(
     events=None,
     val: Windows | None = None,
 ) -> FitHistory:
-    """Autoregressive next-point pre-training; DataParallel over all GPUs when several."""
+    """Multi-horizon forecast pre-training; DataParallel over all GPUs when several."""
     generator = generator or torch.Generator().manual_seed(0)
     data = window_tensors(train)
     trainable: nn.Module = model
@@ -118,7 +119,11 @@ def embed_users(
             events.progress(start / max(n, 1), "embedding users")
         sl = slice(start, start + batch_size)
         batch = {k: v[sl].to(device) for k, v in data.items()}
-        hidden = model(batch["xy"], batch["gap"], batch["slot"], batch["dow"]).double().cpu()
+        hidden = (
+            model(batch["xy"], batch["gap"], batch["slot"], batch["dow"], batch["fresh"])
+            .double()
+            .cpu()
+        )
         keep = counted[sl].double()
         total.index_add_(0, users[sl], (hidden * keep[..., None]).sum(1))
         count.index_add_(0, users[sl], keep.sum(1))
@@ -126,10 +131,11 @@ def embed_users(
 
 
 @torch.no_grad()
-def rollout(
+def forecast_contexts(
     model: RawTransformer,
     xy: np.ndarray,
     gap: np.ndarray,
+    fresh: np.ndarray,
     time_s: np.ndarray,
     horizon: int,
     step_s: int,
@@ -137,28 +143,63 @@ def rollout(
     device: torch.device,
     batch_size: int = 512,
 ) -> np.ndarray:
-    """Autoregressive forecast of the ``horizon`` steps after each context, (n, horizon, 2).
+    """Positions 1..``horizon`` steps after the last step of each context, (n, horizon, 2).
 
-    ``xy``/``gap``/``time_s`` are contexts (n, C) whose last step is observed; predictions
-    are fed back as observed inputs; the context slides to stay within ``max_len``.
+    ``xy``/``gap``/``fresh``/``time_s`` are contexts (n, C) whose last step is the origin;
+    one forward pass per batch (the head forecasts every horizon directly, no rollout).
     """
+    if horizon > model.config.horizons:
+        raise ValueError(f"the model forecasts up to {model.config.horizons} steps, not {horizon}")
     model.eval().to(device)
     max_len = model.config.max_len
     out = np.empty((len(xy), horizon, 2), dtype=np.float32)
     for start in range(0, len(xy), batch_size):
         sl = slice(start, start + batch_size)
-        cx = torch.from_numpy(np.ascontiguousarray(xy[sl], dtype=np.float32)).to(device)
-        cg = torch.from_numpy(np.ascontiguousarray(gap[sl])).to(device)
-        ct = np.asarray(time_s[sl], dtype=np.int64)
-        for h in range(horizon):
-            cx, cg, ct = cx[:, -max_len:], cg[:, -max_len:], ct[:, -max_len:]
-            slot, dow = time_features(ct, step_s, utc_offset_s)
-            hidden = model(
-                cx, cg, torch.from_numpy(slot).to(device), torch.from_numpy(dow).to(device)
-            )
-            nxt = model.predict(cx[:, -1:], hidden[:, -1:])
-            out[sl, h] = nxt[:, 0].float().cpu().numpy()
-            cx = torch.cat([cx, nxt], 1)
-            cg = torch.cat([cg, torch.zeros_like(cg[:, :1])], 1)
-            ct = np.concatenate([ct, ct[:, -1:] + step_s], 1)
+        cx = torch.from_numpy(np.ascontiguousarray(xy[sl, -max_len:], dtype=np.float32))
+        cg = torch.from_numpy(np.ascontiguousarray(gap[sl, -max_len:]))
+        cf = torch.from_numpy(np.ascontiguousarray(fresh[sl, -max_len:]))
+        slot, dow = time_features(np.asarray(time_s[sl, -max_len:]), step_s, utc_offset_s)
+        slot_t = torch.from_numpy(slot).to(device)
+        cx, cg, cf = cx.to(device), cg.to(device), cf.to(device)
+        hidden = model(cx, cg, slot_t, torch.from_numpy(dow).to(device), cf)
+        pred = model.forecast_last(cx, hidden, slot_t, ~cg)
+        out[sl] = pred[:, :horizon].float().cpu().numpy()
     return out
+
+
+TEMPERATURES = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
+
+
+@torch.no_grad()
+def calibrate_temperature(
+    model: RawTransformer, windows: Windows, device: torch.device, batch_size: int = 64
+) -> list[dict[float, float]]:
+    """Set ``model.config.temperature`` to the one of :data:`TEMPERATURES` whose decisions
+    are closest on ``windows``, pooled over horizons (validation windows of users kept out of
+    training; every fresh origin with a fresh target); returns each horizon's mean distance
+    per temperature ([] when no window has a target)."""
+    model.eval().to(device)
+    data = window_tensors(windows)
+    horizons = model.config.horizons
+    totals = np.zeros((horizons, len(TEMPERATURES)))
+    counts = np.zeros(horizons)
+    for start in range(0, len(windows.xy), batch_size):
+        b = {k: v[start : start + batch_size].to(device) for k, v in data.items()}
+        fresh = b["fresh"] & ~b["gap"]
+        hidden = model(b["xy"], b["gap"], b["slot"], b["dow"], fresh)
+        n = b["xy"].shape[1]
+        for i, t in enumerate(TEMPERATURES):
+            pred = model.forecast_all(b["xy"], hidden, b["slot"], ~b["gap"], temperature=t)
+            for h in range(1, min(horizons, n - 1) + 1):
+                keep = fresh[:, :-h] & fresh[:, h:]
+                dist = torch.linalg.vector_norm(pred[:, :-h, h - 1] - b["xy"][:, h:], dim=-1)
+                totals[h - 1, i] += float(dist[keep].sum())
+                if i == 0:
+                    counts[h - 1] += float(keep.sum())
+    if not counts.any():
+        return []
+    means = totals / np.maximum(counts, 1)[:, None]
+    # one temperature for every horizon (per-horizon choices overfit small validation sets)
+    pooled = totals.sum(0) / counts.sum()
+    model.config.temperature = float(TEMPERATURES[int(np.argmin(pooled))])
+    return [dict(zip(TEMPERATURES, row, strict=True)) for row in means]

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from urbansig.models.raw.evaluate import Fixes
 from urbansig.models.raw.method import RawModel
 from urbansig.models.raw.pooling import assign_regions, pool_regions, visit_counts
 from urbansig.models.raw.profiles import classify_users, handcrafted_features, home_work
@@ -35,23 +36,40 @@ def split_users(n: int, fraction: float, seed: int) -> np.ndarray:
     return holdout
 
 
-def evaluate_next_points(
+FORECASTERS = ("raw", "persistence", "last_displacement", "markov", "routine")
+
+
+def evaluate_forecasts(
     method: RawModel,
     seq: Resampled,
+    fixes: Fixes,
     holdout: np.ndarray,
     horizon: int,
     markov_cell_m: float,
+    tolerance_s: float,
     evaluation: Evaluation,
 ) -> None:
-    """Next-point errors on the held-out users, into ``evaluation`` (rows and metrics)."""
+    """Forecast errors on the held-out users' observed fixes, into ``evaluation``."""
     if not holdout.any():
         return
-    train, held = seq.select(np.flatnonzero(~holdout)), seq.select(np.flatnonzero(holdout))
-    evaluation.errors = method.next_point_errors(train, held, horizon, markov_cell_m)
+    train_idx, held_idx = np.flatnonzero(~holdout), np.flatnonzero(holdout)
+    train, held = seq.select(train_idx), seq.select(held_idx)
+    remap = np.full(len(seq.user_ids), -1, dtype=np.int64)
+    remap[held_idx] = np.arange(len(held_idx))
+    keep = remap[fixes.user] >= 0
+    held_fixes = type(fixes)(remap[fixes.user[keep]], fixes.t[keep], fixes.x[keep], fixes.y[keep])
+    unit = "user" if len(held_idx) >= 5 else "user-day"
+    evaluation.errors = method.forecast_errors(
+        train, held, held_fixes, horizon, markov_cell_m, tolerance_s, unit
+    )
+    evaluation.metrics["bootstrap_unit"] = unit
     for row in evaluation.errors:
         tag = f"{int(round(row['horizon_min']))}min"
-        for name in ("raw", "persistence", "markov"):
-            evaluation.metrics[f"{name}_km_{tag}"] = row[f"{name}_km"]
+        evaluation.metrics[f"cases_{tag}"] = row["cases"]
+        for name in FORECASTERS:
+            for kind in ("km", "median_km"):
+                if f"{name}_{kind}" in row:
+                    evaluation.metrics[f"{name}_{kind}_{tag}"] = row[f"{name}_{kind}"]
 
 
 def evaluate_labels(
@@ -77,6 +95,7 @@ def evaluate_labels(
             return
         evaluation.label_rows.append({"features": name, **scores, "n_users": int(known.sum())})
         evaluation.metrics[f"label_accuracy_{name}"] = scores["accuracy_mean"]
+        evaluation.metrics[f"label_balanced_accuracy_{name}"] = scores["balanced_accuracy_mean"]
 
 
 def pool(
@@ -123,24 +142,42 @@ def pool(
     return layer
 
 
-def forecast_table(method: RawModel, seq: Resampled, horizon: int):
-    """Each user's next ``horizon`` positions after their last observed step (points)."""
+def forecast_table(method: RawModel, seq: Resampled, horizon: int, cell_m: float):
+    """Each user's next ``horizon`` positions after their last fix (points): RAW's forecast
+    and, beside it (column ``forecaster``), the user's routine baseline on the same times."""
     import geopandas as gpd
     import pandas as pd
 
     from urbansig.columns import USER_ID
+    from urbansig.models.raw.baselines import routine
+    from urbansig.models.raw.sequences import SECONDS_PER_DAY
 
     f = method.forecast(seq, horizon)
-    table = pd.DataFrame(
-        {
-            USER_ID: seq.user_ids[f["user"]].astype(str),
-            "step": f["step"],
-            "horizon_min": f["step"] * method.step_s / 60.0,
-            "time": pd.to_datetime(f["time"], unit="s", utc=True).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "x": f["x"],
-            "y": f["y"],
-        }
-    ).sort_values([USER_ID, "step"])
+    origins = f["origin"][::horizon]
+    origin_xy = np.stack([seq.x[origins], seq.y[origins]], -1)
+    day = (seq.time[origins] + method.utc_offset_s) // SECONDS_PER_DAY
+    usual = routine(
+        seq, f["user"][::horizon], day, f["time"].reshape(-1, horizon), origin_xy,
+        method.utc_offset_s, cell_m,
+    ).reshape(-1, 2)  # fmt: skip
+    parts = []
+    for name, x, y in (("raw", f["x"], f["y"]), ("routine", usual[:, 0], usual[:, 1])):
+        parts.append(
+            pd.DataFrame(
+                {
+                    USER_ID: seq.user_ids[f["user"]].astype(str),
+                    "forecaster": name,
+                    "step": f["step"],
+                    "horizon_min": f["step"] * method.step_s / 60.0,
+                    "time": pd.to_datetime(f["time"], unit="s", utc=True).strftime(
+                        "%Y-%m-%dT%H:%M:%SZ"
+                    ),
+                    "x": x,
+                    "y": y,
+                }
+            )
+        )
+    table = pd.concat(parts).sort_values([USER_ID, "forecaster", "step"])
     geometry = gpd.points_from_xy(table["x"], table["y"])
     return gpd.GeoDataFrame(table.reset_index(drop=True), geometry=geometry, crs=method.crs)
 
@@ -154,10 +191,11 @@ def user_table(
     split_names: tuple[str, str] = ("train", "holdout"),
     labels: np.ndarray | None = None,
 ):
-    """One row per kept user: split, step counts, embedding, home/work and label."""
+    """One row per kept user: split, step counts, embedding, home/work, the hand-crafted
+    baseline's features (``base_`` columns) and label."""
     import pandas as pd
 
-    from urbansig.columns import SPLIT, USER_ID, embedding_columns
+    from urbansig.columns import BASELINE_PREFIX, SPLIT, USER_ID, embedding_columns
 
     hw = home_work(seq, utc_offset_s, markov_cell_m)
     table = pd.DataFrame({USER_ID: seq.user_ids.astype(str)})
@@ -169,6 +207,9 @@ def user_table(
     table = pd.concat([table, emb], axis=1)
     for key in ("home_x", "home_y", "work_x", "work_y"):
         table[key] = hw[key]
+    features, names = handcrafted_features(seq, utc_offset_s, markov_cell_m)
+    for i, name in enumerate(names):  # the hand-crafted baseline, beside the embedding
+        table[f"{BASELINE_PREFIX}{name}"] = features[:, i]
     if labels is not None:
         table["label"] = labels
     return table
@@ -205,9 +246,53 @@ def report(method: RawModel, evaluation: Evaluation, metrics: dict[str, Any]):
                     "windows": metrics.get("train_windows"),
                     "tokens_per_s": metrics.get("tokens_per_s")}])  # fmt: skip
     if evaluation.errors:
-        rep.section("Next-point prediction on held-out users (mean error, km)")
-        rep.table(evaluation.errors, "autoregressive rollout vs persistence and grid Markov chain")
+        rep.section("Forecasts on held-out users' observed fixes (km: mean, median)")
+        rows, verdict = forecast_summary(evaluation.errors)
+        rep.table(
+            rows,
+            "truth = the user's GPS fix nearest the target time (within the tolerance); "
+            "interval = 95% paired bootstrap over "
+            f"{evaluation.metrics.get('bootstrap_unit', 'user')}s",
+        )
+        rep.paragraph(verdict)
     if evaluation.label_rows:
         rep.section("User labels from embeddings (held-out accuracy, stratified k-fold)")
         rep.table(evaluation.label_rows)
     return rep
+
+
+def forecast_summary(errors: list[dict]) -> tuple[list[dict], str]:
+    """The report's forecast table (one row per horizon) and which forecaster to use."""
+    rows, ahead, behind = [], [], []
+    for row in errors:
+        if "raw_km" not in row:
+            continue
+        out: dict = {"horizon (min)": f"{row['horizon_min']:g}", "cases": row["cases"],
+                     "users": row["users"]}  # fmt: skip
+        for name in FORECASTERS:
+            out[name] = f"{row[f'{name}_km']:.2f} ({row[f'{name}_median_km']:.2f})"
+        base = [n for n in FORECASTERS[1:] if f"raw_minus_{n}_km" in row]
+        best = min(base, key=lambda n: row[f"{n}_km"])
+        low, high = row[f"raw_minus_{best}_low"], row[f"raw_minus_{best}_high"]
+        out["RAW - best baseline"] = (
+            f"{row[f'raw_minus_{best}_km']:+.3f} [{low:+.3f}, {high:+.3f}] vs {best}"
+        )
+        if high < 0:
+            ahead.append(f"{row['horizon_min']:g}")
+        elif low > 0:
+            behind.append(f"{row['horizon_min']:g} min ({best})")
+        rows.append(out)
+    parts = []
+    if ahead:
+        parts.append(
+            f"RAW is closer than every baseline at {', '.join(ahead)} min (interval below 0)."
+        )
+    if behind:
+        parts.append(
+            "A baseline is reliably closer than RAW at "
+            + ", ".join(behind)
+            + ": use that baseline's forecast there (applyrawmodel writes it beside RAW's)."
+        )
+    if not parts:
+        parts.append("RAW and the best baseline are not reliably apart at any horizon.")
+    return rows, " ".join(parts)
