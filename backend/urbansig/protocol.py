@@ -13,6 +13,7 @@ The child prints one JSON object per line on stdout, each with an ``event`` key:
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -146,6 +147,12 @@ class Events:
 
     def cancel(self) -> None:
         self._cancel.set()
+
+    def muted(self) -> Events:
+        """Events that write nothing and share this one's cancellation flag."""
+        quiet = Events(open(os.devnull, "w", encoding="utf-8"))
+        quiet._cancel = self._cancel
+        return quiet
 
     @property
     def cancelled(self) -> bool:

@@ -7,7 +7,8 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -108,19 +109,43 @@ def _check_path(name: str, section: str, value: str) -> None:
 
 
 def run_spec(spec: JobSpec, events: Events) -> dict[str, Any]:
-    """Validate and run one job; returns the result (outputs and metrics)."""
+    """Validate and run one job; returns the result (outputs and metrics).
+
+    Launched by torchrun, every process runs the job and trains its slice of each batch;
+    only rank 0 reports and keeps its outputs (:mod:`urbansig.distributed`).
+    """
     job = get_job(spec.task)
     apply_defaults(job, spec)
     check_outputs(job.options, spec)
     events.check_cancelled()
-    try:
-        with output_transaction(), report_subject(spec.subject):
-            result = job.run(spec, events) or {}
-    except OSError as exc:
-        raise BadInput(describe_os_error(job.options, spec, exc)) from exc
+    with _process_group(spec.device) as main:
+        events = events if main else events.muted()
+        try:
+            with output_transaction(commit=main), report_subject(spec.subject):
+                result = job.run(spec, events) or {}
+        except OSError as exc:
+            raise BadInput(describe_os_error(job.options, spec, exc)) from exc
     outputs = result.get("outputs", dict(spec.outputs))
     events.result(outputs, result.get("metrics", {}))
     return result
+
+
+@contextmanager
+def _process_group(device: str) -> Iterator[bool]:
+    """Joins torchrun's process group for the run (torch is imported only then); yields
+    whether this process is the one that reports and writes."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        yield True
+        return
+    from urbansig import distributed
+
+    distributed.init_from_environment(device)
+    try:
+        yield distributed.is_main()
+    except BaseException:
+        distributed.shutdown(wait=False)  # the launcher stops the other processes
+        raise
+    distributed.shutdown()
 
 
 def run_protected(spec_path: str, watch_stdin: bool = False, remove_spec: bool = False) -> int:

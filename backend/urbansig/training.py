@@ -16,6 +16,7 @@ from typing import Any, Callable, Protocol, TypeVar
 import numpy as np
 import torch
 
+from urbansig import distributed
 from urbansig.protocol import BadInput
 
 
@@ -28,7 +29,7 @@ class ProgressSink(Protocol):
 def resolve_device(device: str = "auto") -> torch.device:
     """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is a clear error."""
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise BadInput(
             "DEVICE is 'cuda' but no CUDA GPU is usable by the backend's torch "
@@ -36,6 +37,8 @@ def resolve_device(device: str = "auto") -> torch.device:
         )
     if device not in ("cpu", "cuda"):
         raise BadInput(f"DEVICE must be auto, cpu or cuda, not {device!r}.")
+    if device == "cuda" and distributed.launched():
+        return torch.device("cuda", distributed.local_rank())  # one GPU per process
     return torch.device(device)
 
 
@@ -61,6 +64,9 @@ class FitConfig:
     checkpoint: Path | None = None  # saved every epoch; resumed from when present
     optimizer: str = "adam"  # adam or adamw
     patience: int | None = None  # early stopping on the validation loss
+    # under torch.distributed: each process takes a slice of every batch (False: whole-city
+    # batches that cannot be split, trained replicated in every process)
+    data_parallel: bool = True
 
 
 @dataclass
@@ -102,8 +108,30 @@ def fit(
     Batches are moved to ``device`` (tensors, or tuples/dicts of them). Mixed precision on
     CUDA, optional warm-up + cosine schedule, gradient clipping, checkpoint + resume, early
     stopping on ``val_batches`` (the best weights are restored), progress and cancellation.
+    Under torch.distributed (see :mod:`urbansig.distributed`) the model trains as
+    DistributedDataParallel: ``batches()`` yields the same global batches in every process,
+    each process takes its slice, BatchNorm statistics span the global batch and the
+    reported losses are global means.
     """
     model.to(device)
+    split = config.data_parallel and distributed.active()
+    with distributed.synchronised_batch_norm(model), distributed.sharding(split):
+        return _fit(
+            model, batches, loss_fn, config, device, events, val_batches, batch_size_of, stage
+        )
+
+
+def _fit(
+    model: ModelT,
+    batches: Callable[[], Iterable[Any]],
+    loss_fn: LossFn[ModelT],
+    config: FitConfig,
+    device: torch.device,
+    events: ProgressSink | None,
+    val_batches: Callable[[], Iterable[Any]] | None,
+    batch_size_of: Callable[[Any], int],
+    stage: str,
+) -> FitHistory:
     params = [p for p in model.parameters() if p.requires_grad]
     opt_cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
     optimizer = opt_cls(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -116,6 +144,8 @@ def fit(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     history = FitHistory()
     start_epoch = _resume(config.checkpoint, model, optimizer, scheduler, history)
+    step_loss = _parallel_loss(model, loss_fn, device)
+    split = distributed.active() and config.data_parallel
     best_state, best_val, bad_epochs = None, math.inf, 0
     started = time.perf_counter()
     for epoch in range(start_epoch, config.epochs):
@@ -125,9 +155,13 @@ def fit(
         for step, batch in enumerate(batches()):
             if events is not None:
                 events.check_cancelled()
+            if split:
+                if (distributed.first_length(batch) or 0) < distributed.world_size():
+                    continue  # too few rows to give every process one: skipped by all
+                batch = distributed.shard(batch)
             batch = to_device(batch, device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                loss, parts = _split_loss(loss_fn(model, batch))
+                loss, parts = _split_loss(step_loss(batch))
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"{stage}: the loss became {loss.item()} at epoch {epoch + 1}; "
@@ -149,18 +183,25 @@ def fit(
             if events is not None:
                 done = (epoch + (step + 1) / steps_per_epoch) / config.epochs
                 events.progress(done, f"{stage}: epoch {epoch + 1}/{config.epochs}")
+        if split:
+            keys = sorted(parts_sum)
+            total, global_count, *sums = distributed.sum_across(
+                [total, count, *(parts_sum[k] for k in keys)]
+            )
+            count = int(global_count)
+            parts_sum = dict(zip(keys, sums))
         history.samples += count
         history.train_loss.append(total / max(count, 1))
         history.parts.append({k: v / max(count, 1) for k, v in parts_sum.items()})
         if val_batches is not None:
-            val = evaluate_loss(model, val_batches, loss_fn, device, batch_size_of)
+            val = evaluate_loss(model, val_batches, loss_fn, device, batch_size_of, split)
             history.val_loss.append(val)
             if val < best_val - 1e-9:
                 best_val, bad_epochs, history.best_epoch = val, 0, epoch
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             else:
                 bad_epochs += 1
-        if config.checkpoint is not None:
+        if config.checkpoint is not None and distributed.is_main():
             _save_checkpoint(config.checkpoint, model, optimizer, scheduler, history, epoch + 1)
         if config.patience is not None and bad_epochs > config.patience:
             break
@@ -168,7 +209,37 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
+    distributed.barrier()
     return history
+
+
+def _parallel_loss(
+    model: ModelT, loss_fn: LossFn[ModelT], device: torch.device
+) -> Callable[[Any], Any]:
+    """``loss_fn`` bound to ``model``; under torch.distributed, called through
+    DistributedDataParallel so that the gradients are averaged across processes."""
+    if not distributed.active():
+        return lambda batch: loss_fn(model, batch)
+    from torch.nn.parallel import DistributedDataParallel
+
+    wrapped = DistributedDataParallel(
+        _LossModule(model, loss_fn),
+        device_ids=[device.index] if device.type == "cuda" else None,
+        find_unused_parameters=True,  # a loss may leave a head unused in some batches
+    )
+    return wrapped
+
+
+class _LossModule(torch.nn.Module):
+    """The model with its loss as ``forward``: DistributedDataParallel sees the whole step."""
+
+    def __init__(self, model: torch.nn.Module, loss_fn: Callable[..., Any]) -> None:
+        super().__init__()
+        self.model = model
+        self.loss_fn = loss_fn
+
+    def forward(self, batch: Any) -> Any:
+        return self.loss_fn(self.model, batch)
 
 
 @torch.no_grad()
@@ -180,18 +251,39 @@ def evaluate_loss(
     batch_size_of: Callable[[Any], int] = lambda b: (
         len(b[0]) if isinstance(b, (list, tuple)) else len(b)
     ),
+    split: bool = False,
 ) -> float:
-    """Mean loss over ``batches()`` in eval mode."""
+    """Mean loss over ``batches()`` in eval mode (``split``: each process scores its slice
+    of every batch and the mean is over all processes)."""
     model.eval()
-    total, count = 0.0, 0
+    with distributed.sharding(split):
+        total, count = _sum_loss(model, batches, loss_fn, device, batch_size_of, split)
+    model.train()
+    return total / max(count, 1)
+
+
+def _sum_loss(
+    model: ModelT,
+    batches: Callable[[], Iterable[Any]],
+    loss_fn: LossFn[ModelT],
+    device: torch.device,
+    batch_size_of: Callable[[Any], int],
+    split: bool,
+) -> tuple[float, float]:
+    total, count = 0.0, 0.0
     for batch in batches():
+        if split:
+            if (distributed.first_length(batch) or 0) < distributed.world_size():
+                continue
+            batch = distributed.shard(batch)
         batch = to_device(batch, device)
         loss, _ = _split_loss(loss_fn(model, batch))
         n = batch_size_of(batch)
         total += loss.item() * n
         count += n
-    model.train()
-    return total / max(count, 1)
+    if split:
+        total, count = distributed.sum_across([total, count])
+    return total, count
 
 
 def to_device(batch: Any, device: torch.device) -> Any:

@@ -357,3 +357,69 @@ def test_idle_cpus(monkeypatch):
     assert netmob.idle_cpus() == 2
     monkeypatch.setattr(netmob.os, "getloadavg", lambda: (12.0, 0, 0))
     assert netmob.idle_cpus() == 1
+
+
+# ---------------------------------------------------------------- on Dask distributed
+def _children() -> list:
+    """Live child processes, but multiprocessing's resource tracker (one per parent, for
+    its whole life; not a worker)."""
+    import psutil
+
+    return [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if p.is_running() and "resource_tracker" not in " ".join(p.cmdline())
+    ]
+
+
+def test_dask_local_cluster_gives_the_threaded_profiles(tmp_path: Path):
+    """The generated city (7 days, both directions) read by a Dask LocalCluster of two
+    worker processes equals the threaded reader within 1e-6 relative; the cluster's
+    processes are gone afterwards."""
+    synth = pytest.importorskip("urbansig.synth")
+    pytest.importorskip("distributed")
+    manifest = synth.generate_city(tmp_path / "city", seed=2, size="tiny", days=7)
+    root = tmp_path / "city" / "netmob"
+    before = {p.pid for p in _children()}
+    threads = read_netmob_profiles(root, manifest["city"], workers=2)
+    dask = read_netmob_profiles(root, manifest["city"], workers=2, scheduler="local")
+    assert dask.tile_ids.tolist() == threads.tile_ids.tolist()
+    assert dask.services == threads.services
+    np.testing.assert_allclose(dask.values, threads.values, rtol=1e-6, atol=0)
+    assert dask.report.files_read == threads.report.files_read > 0
+    assert any("Dask LocalCluster of 2 processes" in n for n in dask.report.notes)
+    assert {p.pid for p in _children()} <= before, [p.cmdline() for p in _children()]
+
+
+def test_dask_read_cancelled_stops_every_worker(tmp_path: Path):
+    from urbansig.protocol import Cancelled, Events
+
+    pytest.importorskip("distributed")
+    synth = pytest.importorskip("urbansig.synth")
+    manifest = synth.generate_city(tmp_path / "city", seed=2, size="tiny", days=3)
+    root = tmp_path / "city" / "netmob"
+    before = {p.pid for p in _children()}
+
+    class CancelAfterFirstFile(Events):
+        def progress(self, fraction: float, message: str = "") -> None:
+            self.cancel()  # the user presses Cancel once the first file is in
+
+    with pytest.raises(Cancelled):
+        read_netmob_profiles(
+            root, manifest["city"], workers=2, scheduler="local", events=CancelAfterFirstFile()
+        )
+    assert {p.pid for p in _children()} <= before, "a Dask worker outlived the cancelled read"
+
+
+def test_dask_scheduler_that_does_not_answer_is_named(city: Path, monkeypatch):
+    import socket
+
+    from urbansig.io import netmob_dask
+
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(netmob_dask, "CONNECT_SECONDS", 2)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(BadInput, match="DASK_SCHEDULER: no Dask scheduler answers"):
+        read_netmob_profiles(city, CITY, scheduler=f"tcp://127.0.0.1:{port}")

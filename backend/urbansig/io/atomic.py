@@ -55,8 +55,9 @@ def atomic_path(path: str | Path, replace_folder: bool = False) -> Iterator[Path
 
 
 @contextmanager
-def output_transaction() -> Iterator[None]:
-    """Defer every :func:`atomic_path` replacement in the block to its successful end."""
+def output_transaction(commit: bool = True) -> Iterator[None]:
+    """Defer every :func:`atomic_path` replacement in the block to its successful end
+    (``commit=False``: discard them, as the extra processes of a distributed run do)."""
     pending: dict[Path, Path] = {}
     with _lock:
         _transactions.append(pending)
@@ -68,6 +69,9 @@ def output_transaction() -> Iterator[None]:
     finally:
         with _lock:
             _transactions.remove(pending)
+    if not commit:
+        _discard(pending)
+        return
     try:
         for target, tmp in list(pending.items()):
             _move_into_place(tmp, target)

@@ -214,12 +214,14 @@ def read_netmob_profiles(
     layout: str = "weekly_hourly",
     workers: int | None = None,
     events: Any = None,
+    scheduler: str | None = None,
 ) -> TrafficProfiles:
     """Stream a NetMob city folder into per-tile profiles (mean per step over the days read).
 
     Files are parsed in ``workers`` threads, one file per thread, at most 2 x ``workers``
     files in flight (default: the idle CPUs, see ``idle_cpus``; 1 parses in the calling
-    thread); missing files and malformed lines are counted in the report; a file with a bad
+    thread), or with ``scheduler`` on a Dask cluster (``local``: a LocalCluster of
+    ``workers`` processes; an address: a running scheduler; see ``netmob_dask``); missing files and malformed lines are counted in the report; a file with a bad
     name or layout is a BadInput naming it.
     ``start`` and ``end`` (dates or ISO strings) are inclusive.
 
@@ -241,7 +243,8 @@ def read_netmob_profiles(
         )
     acc = ProfileAccumulator(len(dirs), len(chosen), days_in_profile * per_day)
     sizes: list[tuple[Path, int, str | None]] = []  # per file: tiles read, line cut short
-    for n_done, (job, result) in enumerate(_parse_all(files, per_day, workers, events, report), 1):
+    parsed = _parse_all(files, per_day, workers, events, report, scheduler)
+    for n_done, (job, result) in enumerate(parsed, 1):
         path, d, s, day = job
         _merge(result, report)
         sizes.append((path, len(result["tile_ids"]), result["cut"]))
@@ -307,10 +310,18 @@ def _parse_all(
     workers: int | None,
     events: Any,
     report: ReadReport,
+    scheduler: str | None = None,
 ):
     """Yield (job, parsed file) in file order, parsing a window of 2 x ``workers`` files in
-    ``workers`` threads (arrow's parser and numpy's sums release the GIL)."""
+    ``workers`` threads (arrow's parser and numpy's sums release the GIL), or on Dask."""
     workers = min(workers or idle_cpus(), len(files))
+    if scheduler:
+        from urbansig.io.netmob_dask import parse_on_dask
+
+        yield from parse_on_dask(
+            files, parse_day_file, per_day, scheduler, workers, events, report.notes
+        )
+        return
     report.notes.append(
         "parsed in the calling thread" if workers <= 1 else f"parsed in {workers} threads"
     )

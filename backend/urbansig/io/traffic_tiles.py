@@ -80,6 +80,7 @@ def read_tile_traffic(inputs: dict[str, Any], params: dict[str, Any], events: An
             direction=params["direction"],
             layout=params["layout"],
             events=events,
+            scheduler=params.get("dask_scheduler") or None,
         )
         tiles = (
             read_layer(tiles_path, "TILES") if tiles_path else read_netmob_tiles(Path(source), city)

@@ -59,6 +59,14 @@ PARAMETERS = (
         choices=("both", "DL", "UL"),
     ),
     Parameter(
+        "DASK_SCHEDULER",
+        "Read the NetMob files on a Dask cluster",
+        "string",
+        help="empty: threads in the backend; 'local': a Dask LocalCluster of worker processes on this machine; an address (tcp://host:8786): a running Dask scheduler whose workers see TRAFFIC_FOLDER at the same path and run this backend's environment",
+        optional=True,
+        advanced=True,
+    ),
+    Parameter(
         "LAYOUT",
         "Temporal profile",
         "enum",

@@ -7,6 +7,8 @@ import math
 import torch
 from torch.nn import functional as F
 
+from urbansig.distributed import gather_rows
+
 
 def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
     """NT-Xent between paired rows of ``a`` and ``b`` ``(N, D)``: row i of ``a`` and row i of
@@ -21,8 +23,9 @@ def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tenso
 
 
 def instance_loss(z_a: torch.Tensor, z_b: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
-    """Instance-level contrast: NT-Xent over the rows of the two views' feature matrices."""
-    return nt_xent(z_a, z_b, temperature)
+    """Instance-level contrast: NT-Xent over the rows of the two views' feature matrices
+    (under torch.distributed, every process's rows: the negatives of the global batch)."""
+    return nt_xent(gather_rows(z_a), gather_rows(z_b), temperature)
 
 
 def cluster_entropy(p: torch.Tensor) -> torch.Tensor:
@@ -37,7 +40,9 @@ def cluster_loss(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Cluster-level contrast: NT-Xent over the K columns of the soft assignment matrices
     (column k of both views is a positive pair), plus the entropy term against collapse.
-    Returns ``(contrast, entropy)``; the loss is ``contrast + entropy_weight * entropy``."""
+    Returns ``(contrast, entropy)``; the loss is ``contrast + entropy_weight * entropy``.
+    Under torch.distributed the columns span every process's rows."""
+    p_a, p_b = gather_rows(p_a), gather_rows(p_b)
     contrast = nt_xent(p_a.T, p_b.T, temperature)
     entropy = cluster_entropy(p_a) + cluster_entropy(p_b)
     return contrast, entropy_weight * entropy

@@ -115,7 +115,13 @@ class FlowEmbedder(Method[FlowData, np.ndarray]):
             self.model,
             lambda: [batch],
             lambda model, b: self_supervised_loss(model, b[0], b[1], b[2], weights),
-            FitConfig(epochs=s.epochs, lr=s.lr, weight_decay=s.weight_decay, amp=False),
+            FitConfig(
+                epochs=s.epochs,
+                lr=s.lr,
+                weight_decay=s.weight_decay,
+                amp=False,
+                data_parallel=False,  # one batch: the whole city's flows
+            ),
             self.device,
             events,
             batch_size_of=lambda b: data.n_regions,

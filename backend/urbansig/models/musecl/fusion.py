@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from urbansig.distributed import gather_rows
+
 
 class AttentiveFusion(nn.Module):
     """``alpha_m = c^T ReLU(M e_m + b)``, ``beta = softmax_m(alpha)``, ``e = sum_m beta_m e_m``.
@@ -75,8 +77,10 @@ def neg_entropy(beta: torch.Tensor) -> torch.Tensor:
 def info_nce(fused: torch.Tensor, target: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """Eq. 11 averaged over the mini-batch: ``-log softmax_j(sim(e_i, t_j) / tau)[i]``.
 
-    ``sim`` is the cosine similarity; the paper's equation is ``temperature = 1``.
+    ``sim`` is the cosine similarity; the paper's equation is ``temperature = 1``. Under
+    torch.distributed the batch is every process's rows (the global batch's negatives).
     """
+    fused, target = gather_rows(fused), gather_rows(target)
     logits = F.normalize(fused, dim=-1) @ F.normalize(target, dim=-1).T / temperature
     labels = torch.arange(len(fused), device=fused.device)
     return F.cross_entropy(logits, labels)

@@ -37,22 +37,9 @@ def _batches(data: dict[str, torch.Tensor], batch_size: int, generator: torch.Ge
 
 
 def _loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    if isinstance(model, nn.DataParallel):
-        return model(batch).mean()
     if not isinstance(model, RawTransformer):
         raise TypeError(f"RAW trains a RawTransformer, not {type(model).__name__}")
     return model.forecast_loss(batch)
-
-
-class _LossParallel(nn.Module):
-    """Wraps the model so that DataParallel splits whole batches through ``forecast_loss``."""
-
-    def __init__(self, model: RawTransformer) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.model.forecast_loss(batch).reshape(1)
 
 
 def pretrain(
@@ -65,18 +52,16 @@ def pretrain(
     events=None,
     val: Windows | None = None,
 ) -> FitHistory:
-    """Multi-horizon forecast pre-training; DataParallel over all GPUs when several."""
+    """Multi-horizon forecast pre-training (several GPUs or machines: under torchrun, see
+    :mod:`urbansig.distributed`)."""
     generator = generator or torch.Generator().manual_seed(0)
     data = window_tensors(train)
-    trainable: nn.Module = model
-    if device.type == "cuda" and torch.cuda.device_count() > 1:
-        trainable = nn.DataParallel(_LossParallel(model))
     val_batches = None
     if val is not None and len(val.xy):
         val_data = window_tensors(val)
         val_batches = _batches(val_data, batch_size, torch.Generator().manual_seed(1))
     return fit(
-        trainable,
+        model,
         _batches(data, batch_size, generator),
         _loss,
         config,
