@@ -93,6 +93,7 @@ def ablation(args) -> None:
         projection_head=not args.no_projection_head,
         modality_maps=not args.no_modality_maps,
         beta_entropy=args.beta_entropy,
+        pair_search=args.pair_search,
         seed=args.seed if args.model_seed is None else args.model_seed,
     )
     device = resolve_device(args.device)
@@ -191,20 +192,38 @@ def pairs(args) -> None:
     triplet per region; beside the bytes the earlier n x n/4 negative array would take."""
     from urbansig.models.musecl import triplets
 
+    if args.hnsw_breadth:
+        triplets.HNSW_BREADTH = args.hnsw_breadth
     rng = np.random.default_rng(args.seed)
     features = rng.poisson(rng.gamma(1.0, 3.0, (args.regions, 1)), (args.regions, 26))
     started = time.perf_counter()
-    candidates = triplets.rank_candidates(features.astype(np.float64), 5)
+    candidates = triplets.rank_candidates(features.astype(np.float64), 5, search=args.search)
     mine_s = time.perf_counter() - started
     started = time.perf_counter()
     triplets.sample_triplets(np.arange(args.regions), candidates, rng)
     draw_s = time.perf_counter() - started
     kept = candidates.nearest.nbytes + candidates.farthest.nbytes + candidates.threshold.nbytes
+    peak_mb = _peak_rss_mb()  # before the recall check's own distances
+    recall = _distance_recall(features.astype(np.float64), candidates.nearest, rng)
     before = args.regions * (args.regions // 4) * 8
     print(
-        f"| {args.regions} | {mine_s:.1f} | {draw_s:.2f} | {kept / 2**20:.1f} | "
-        f"{before / 2**30:.1f} | {_peak_rss_mb():.0f} |"
+        f"| {args.regions} | {args.search} {args.hnsw_breadth or ''} | {mine_s:.1f} | {draw_s:.2f} | {kept / 2**20:.1f} | "
+        f"{before / 2**30:.1f} | {peak_mb:.0f} | {recall:.3f} |"
     )
+
+
+def _distance_recall(x: np.ndarray, nearest: np.ndarray, rng, rows: int = 2000) -> float:
+    """Share of ``rows`` sampled regions whose k-th positive is as near as their true k-th
+    nearest region (by distance: ties make ids ambiguous); 1.0 for an exact search."""
+    import torch
+
+    sample = rng.choice(len(x), min(rows, len(x)), replace=False)
+    xt = torch.from_numpy(x)
+    d2 = torch.cdist(xt[sample], xt).pow(2)
+    d2[torch.arange(len(sample)), torch.from_numpy(sample)] = float("inf")
+    true_kth = torch.topk(d2, nearest.shape[1], largest=False).values[:, -1].numpy()
+    found_kth = ((x[sample, None] - x[nearest[sample]]) ** 2).sum(-1).max(1)
+    return float((found_kth <= true_kth + 1e-9).mean())
 
 
 DATA = HERE.parent.parent / "shared" / "data"
@@ -308,6 +327,7 @@ def main() -> None:
     )
     a.add_argument("--models", default="mlp,ridge")
     a.add_argument("--flow-encoder", default="structure", choices=("structure", "totals"))
+    a.add_argument("--pair-search", default="auto", choices=("auto", "exact", "approximate"))
     a.add_argument("--repeats", type=int, default=5)
     a.add_argument("--json", default="")
     s = sub.add_parser("scale")
@@ -318,6 +338,8 @@ def main() -> None:
     s.add_argument("--max-images", type=int, default=2048)
     s.add_argument("--batch-image", type=int, default=64)
     q = sub.add_parser("pairs")
+    q.add_argument("--search", default="auto", choices=("auto", "exact", "approximate"))
+    q.add_argument("--hnsw-breadth", type=int, default=None, help="screen HNSW_BREADTH")
     q.add_argument("--regions", type=int, default=20_000)
     r = sub.add_parser("real")
     r.add_argument("which", choices=("helsinki", "atlanta"))

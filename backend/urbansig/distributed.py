@@ -12,6 +12,7 @@ Importable with torch and numpy alone.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,6 +68,7 @@ def shutdown(wait: bool = True) -> None:
     if dist.is_available() and dist.is_initialized():
         if wait:
             dist.barrier()
+        gc.collect()  # DistributedDataParallel wrappers left in cycles go before their group
         dist.destroy_process_group()
 
 

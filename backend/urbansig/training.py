@@ -5,6 +5,7 @@ Importable with torch and numpy alone (the GPU benchmark machine has no geo stac
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 import time
@@ -209,6 +210,9 @@ def _fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
+    if distributed.active():
+        del step_loss  # the DistributedDataParallel wrapper: freed while its group lives
+        gc.collect()
     distributed.barrier()
     return history
 

@@ -61,15 +61,7 @@ def case_clustering() -> dict[str, np.ndarray]:
     from urbansig.models.traffic import TrafficData
 
     values, _, nb = toy_profiles()
-    off = AugmentConfig(
-        shift=False,
-        scale=False,
-        jitter=False,
-        mask_hours=False,
-        mask_services=False,
-        neighbour_mix=False,
-        context_dropout=0.0,
-    )
+    off = AugmentConfig.none()
     settings = ClusterSettings(n_clusters=3, epochs=4, batch_size=64, lr=3e-3, augment=off)
     model = TrafficClusterer(settings, device="cpu", seed=0)
     data = TrafficData(values, nb, SERVICES, "daily_hourly")

@@ -166,15 +166,7 @@ def test_augmentations_keep_shapes_and_switch_off() -> None:
     view = TrafficAugment().view(x, nbr)
     assert view.shape == x.shape and not torch.equal(view, x)
     assert TrafficAugment().view(x, nbr, ctx).shape == (8, 6, 24)
-    off = AugmentConfig(
-        shift=False,
-        scale=False,
-        jitter=False,
-        mask_hours=False,
-        mask_services=False,
-        neighbour_mix=False,
-        context_dropout=0.0,
-    )
+    off = AugmentConfig.none()
     assert torch.equal(TrafficAugment(off).view(x, nbr), x)
     assert torch.equal(TrafficAugment(off).view(x, nbr, ctx), torch.cat([x, ctx], 1))
     for name in ("shift", "scale", "jitter", "mask_hours", "mask_services", "neighbour_mix"):

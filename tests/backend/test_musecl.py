@@ -49,6 +49,29 @@ def test_large_pools_estimate_the_negatives_threshold_from_a_sample():
     assert (np.sort(c.nearest[rows], 1) == np.sort(nearest, 1)).all()
 
 
+def test_approximate_search_finds_nearly_all_true_nearest_and_repeats_itself():
+    """The HNSW index (faiss) gives almost the exact positives, never the region itself nor
+    a region without data, and the same pairs on every run; the negatives' threshold is the
+    exact search's."""
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(0)
+    x = rng.poisson(rng.gamma(1.0, 3.0, (3000, 1)), (3000, 26)).astype(float)
+    valid = rng.random(3000) > 0.05
+    exact = triplets.rank_candidates(x, k=5, valid=valid, search="exact")
+    approx = triplets.rank_candidates(x, k=5, valid=valid, search="approximate")
+    again = triplets.rank_candidates(x, k=5, valid=valid, search="approximate")
+    assert np.array_equal(approx.nearest, again.nearest)
+    assert not (approx.nearest == np.arange(3000)[:, None]).any()
+    assert valid[approx.nearest].all()
+    d_exact = ((x[:, None] - x[exact.nearest]) ** 2).sum(-1)
+    d_approx = ((x[:, None] - x[approx.nearest]) ** 2).sum(-1)
+    # recall by distance (ties make ids ambiguous): the k-th distance found is the true one
+    assert (d_approx[:, -1] <= d_exact[:, -1] + 1e-9).mean() > 0.95
+    np.testing.assert_allclose(approx.threshold, exact.threshold)
+    with pytest.raises(ValueError, match="search must be one of"):
+        triplets.rank_candidates(x, k=5, search="fast")
+
+
 def test_negatives_are_uniform_over_the_least_similar_share():
     """Rejection sampling against the threshold draws every one of the least similar
     quarter about equally often, and nothing closer."""

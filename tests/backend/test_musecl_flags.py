@@ -108,3 +108,14 @@ def test_left_out_flags_are_the_declared_defaults(small_city, tmp_path, monkeypa
 def test_a_flag_that_is_no_boolean_is_bad_input_naming_it(small_city, tmp_path, monkeypatch):
     with pytest.raises(BadInput, match="FINETUNE_HEADS"):
         _config(small_city, tmp_path, monkeypatch, finetune_heads="maybe")
+
+
+@pytest.mark.parametrize("search", ["auto", "exact", "approximate"])
+def test_pair_search_reaches_the_model(small_city, tmp_path, monkeypatch, search):
+    assert _config(small_city, tmp_path, monkeypatch, pair_search=search).pair_search == search
+    assert _config(small_city, tmp_path, monkeypatch).pair_search == "auto"
+
+
+def test_an_unknown_pair_search_is_bad_input_naming_it(small_city, tmp_path, monkeypatch):
+    with pytest.raises(BadInput, match="PAIR_SEARCH"):
+        _config(small_city, tmp_path, monkeypatch, pair_search="fast")

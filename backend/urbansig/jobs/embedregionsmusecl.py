@@ -66,6 +66,7 @@ def run(spec: JobSpec, events: Events) -> dict[str, Any]:
             modality_maps=params["modality_maps"],
             beta_entropy=params["beta_entropy"],
             flow_encoder=params["flow_encoder"],
+            pair_search=params["pair_search"],
             max_images_per_epoch=params["images_per_epoch"],
             seed=spec.seed,
         )

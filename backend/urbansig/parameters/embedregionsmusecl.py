@@ -83,6 +83,17 @@ PARAMETERS = (
         choice_labels=("OD structure (who goes where)", "In/out totals (the paper)"),
         advanced=True,
     ),
+    Parameter(
+        "PAIR_SEARCH",
+        "Contrastive pair search",
+        "enum",
+        help="how each region's most similar regions (its positives) are found: auto "
+        "(exact up to 50,000 regions, approximate above), exact (every distance: time grows "
+        "with the square of the regions) or approximate (an HNSW graph index, faiss)",
+        default="auto",
+        choices=("auto", "exact", "approximate"),
+        advanced=True,
+    ),
     Parameter("OD_ORIGIN", "OD origin field", "string", default="origin", advanced=True),
     Parameter(
         "OD_DESTINATION", "OD destination field", "string", default="destination", advanced=True

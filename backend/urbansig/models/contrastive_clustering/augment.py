@@ -48,6 +48,12 @@ class AugmentConfig:
         return asdict(self)
 
     @classmethod
+    def none(cls) -> AugmentConfig:
+        """Every augmentation switched off: a view is the tile itself (and its context)."""
+        off = {f.name: False for f in fields(cls) if f.type in ("bool", bool)}
+        return cls(**off, context_dropout=0.0)
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AugmentConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})

@@ -158,6 +158,7 @@ class MuseCLConfig:
     # the flow modality's input: "structure" (OD-structure embedding, when an OD matrix is
     # given) or "totals" (in/out totals, the paper)
     flow_encoder: str = field(default_factory=lambda: _default("flow_encoder"))
+    pair_search: str = field(default_factory=lambda: _default("pair_search"))
     seed: int = 0
 
     @classmethod
@@ -514,7 +515,11 @@ class MuseCL(Method[RegionData, dict[str, Any]]):
             )
         feats = self._criterion_features(data, criterion)
         candidates = triplets.rank_candidates(
-            feats, cfg.neighbours, pool, negative_fraction=cfg.negative_fraction
+            feats,
+            cfg.neighbours,
+            pool,
+            negative_fraction=cfg.negative_fraction,
+            search=cfg.pair_search,
         )
         self._pairs[m] = (candidates, pool)
         return candidates, pool

@@ -8,6 +8,7 @@ farthest. Distances are computed in blocks of anchors and only O(n k) candidates
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,10 @@ class Candidates:
 
 EXACT_THRESHOLD_POOL = 8192  # above: negatives' threshold and fallback from a sample
 THRESHOLD_SAMPLE = 4096
+APPROXIMATE_ABOVE = 50_000  # valid regions; search "auto": above, approximate positives
+SEARCHES = ("auto", "exact", "approximate")
+HNSW_LINKS = 32  # faiss HNSW: links per node, and the search breadth (at least 4 k)
+HNSW_BREADTH = 128
 
 
 def rank_candidates(
@@ -42,17 +47,24 @@ def rank_candidates(
     valid: np.ndarray | None = None,
     block: int = 256,
     negative_fraction: float = 0.25,
+    search: str = "auto",
 ) -> Candidates:
     """For each region, the ``k`` most similar valid regions and the distance beyond which a
     valid region is among its least similar ``negative_fraction``.
 
+    ``search``: ``exact`` (every distance, O(n^2 d) time), ``approximate`` (an HNSW graph
+    index, faiss: about O(n log n) time, the positives are nearly always among the true
+    nearest) or ``auto`` (approximate above APPROXIMATE_ABOVE valid regions).
+
     The region itself is never a candidate; invalid regions are never candidates (their own
     rows are still filled). Needs at least 2 valid regions; ``k`` is capped at
     ``n_valid - 1``. Distances are computed in blocks of ``block`` anchors: memory is
-    O(n k + block n). The nearest are exact; with more than EXACT_THRESHOLD_POOL valid
+    O(n k + block n). With more than EXACT_THRESHOLD_POOL valid
     regions the threshold (a quantile of each region's distances) and the fallback
     negatives come from THRESHOLD_SAMPLE valid regions drawn once (seed 0).
     """
+    if search not in SEARCHES:
+        raise ValueError(f"search must be one of {', '.join(SEARCHES)}, not {search!r}")
     x = np.asarray(features, dtype=np.float64)
     n = len(x)
     valid = np.ones(n, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
@@ -66,27 +78,71 @@ def rank_candidates(
     if len(pool) > EXACT_THRESHOLD_POOL:
         columns = np.sort(np.random.default_rng(0).choice(len(pool), THRESHOLD_SAMPLE, False))
         n_far = max(k, int(round(n_far * THRESHOLD_SAMPLE / len(pool))))
-    xp = x[pool]
-    sq_pool = (xp**2).sum(1)
+    xt = torch.from_numpy(x)
+    xp = xt[torch.from_numpy(pool)]
+    columns_t = torch.from_numpy(columns)
+    # each row's own column in the pool and in the sampled columns (-1: none)
+    own_col = torch.full((n,), -1, dtype=torch.int64)
+    own_col[torch.from_numpy(pool)] = torch.arange(len(pool))
+    sampled_col = torch.full((len(pool),), -1, dtype=torch.int64)
+    sampled_col[columns_t] = torch.arange(len(columns))
     nearest = np.empty((n, k), dtype=np.int64)
     farthest = np.empty((n, k), dtype=np.int64)
     threshold = np.empty(n, dtype=np.float64)
+    approximate = search == "approximate" or (search == "auto" and len(pool) > APPROXIMATE_ABOVE)
+    if approximate:
+        nearest[:] = _approximate_nearest(x, pool, k)
+    targets = xp[columns_t] if approximate else xp
     for start in range(0, n, block):
-        rows = x[start : start + block]
-        d2 = (rows**2).sum(1)[:, None] + sq_pool[None, :] - 2.0 * rows @ xp.T
-        d2 = np.maximum(d2, 0.0)
-        own = np.arange(start, start + len(rows))
-        is_self = pool[None, :] == own[:, None]
-        near = np.where(is_self, np.inf, d2)
-        idx_n = np.argpartition(near, k - 1, axis=1)[:, :k]
-        order_n = np.argsort(np.take_along_axis(near, idx_n, 1), axis=1, kind="stable")
-        nearest[start : start + len(rows)] = pool[np.take_along_axis(idx_n, order_n, 1)]
-        far = np.where(is_self[:, columns], -np.inf, d2[:, columns])
-        idx_f = np.argpartition(-far, k - 1, axis=1)[:, :k]
-        farthest[start : start + len(rows)] = pool[columns[idx_f]]
+        rows = xt[start : start + block]
+        d2 = _squared_distances(rows, targets)
+        mine = own_col[start : start + len(rows)]
+        has = (mine >= 0).nonzero().squeeze(1)
+        far = d2 if approximate else d2[:, columns_t]
+        in_sample = sampled_col[mine[has]]
+        far[has[in_sample >= 0], in_sample[in_sample >= 0]] = -math.inf
+        if not approximate:
+            d2[has, mine[has]] = math.inf  # a region is not its own neighbour
+            idx_n = torch.topk(d2, k, dim=1, largest=False, sorted=True).indices
+            nearest[start : start + len(rows)] = pool[idx_n.numpy()]
+        top_far = torch.topk(far, n_far, dim=1, largest=True, sorted=True)
+        farthest[start : start + len(rows)] = pool[columns[top_far.indices[:, :k].numpy()]]
         # the n_far-th largest distance: every region at least this far is a negative
-        threshold[start : start + len(rows)] = -np.partition(-far, n_far - 1, axis=1)[:, n_far - 1]
+        threshold[start : start + len(rows)] = top_far.values[:, n_far - 1].numpy()
     return Candidates(nearest, farthest, threshold, x, pool)
+
+
+def _squared_distances(rows: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    sq = (rows**2).sum(1)[:, None] + (targets**2).sum(1)[None, :]
+    return (sq - 2.0 * rows @ targets.T).clamp_min_(0.0)
+
+
+def _approximate_nearest(x: np.ndarray, pool: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` nearest valid regions of every region from a faiss HNSW index of the pool
+    (built in one thread: the same graph, so the same pairs, on every run)."""
+    import faiss
+
+    xp = np.ascontiguousarray(x[pool], dtype=np.float32)
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        index = faiss.IndexHNSWFlat(xp.shape[1], HNSW_LINKS)
+        index.add(xp)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    index.hnsw.efSearch = max(HNSW_BREADTH, 4 * (k + 1))
+    _, found = index.search(np.ascontiguousarray(x, dtype=np.float32), k + 1)
+    own = np.full(len(x), -1, dtype=np.int64)
+    own[pool] = np.arange(len(pool))
+    usable = (found >= 0) & (found != own[:, None])
+    # the first k usable of each row, in distance order; a row short of k repeats its last
+    order = np.argsort(~usable, axis=1, kind="stable")[:, :k]
+    picked = np.take_along_axis(found, order, 1)
+    short = ~np.take_along_axis(usable, order, 1)
+    if short.any():
+        first = np.where(usable.any(1), picked[:, 0], (own + 1) % len(pool))
+        picked = np.where(short, first[:, None], picked)
+    return pool[picked]
 
 
 def sample_negatives(
