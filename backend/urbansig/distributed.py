@@ -95,7 +95,15 @@ def gather_rows(tensor: torch.Tensor) -> torch.Tensor:
     return collectives.all_gather_single_autograd(tensor.contiguous(), 0, _world())
 
 
-def shard(batch: Any, lead: int | None = None) -> Any:
+def local_slice(batch: Any) -> Any | None:
+    """This process's slice of a global batch (see :func:`shard`), or None when the batch
+    has fewer rows than processes: every process then skips it alike."""
+    if (first_length(batch) or 0) < world_size():
+        return None
+    return shard(batch)
+
+
+def shard(batch: Any) -> Any:
     """This process's slice of a global batch: every tensor split along its first dimension
     into ``world_size()`` equal parts (a remainder of fewer rows than processes is dropped,
     so every process holds the same number and gathered negatives line up). Tuples, lists

@@ -118,7 +118,16 @@ def fit(
     split = config.data_parallel and distributed.active()
     with distributed.synchronised_batch_norm(model), distributed.sharding(split):
         return _fit(
-            model, batches, loss_fn, config, device, events, val_batches, batch_size_of, stage
+            model,
+            batches,
+            loss_fn,
+            config,
+            device,
+            events,
+            val_batches,
+            batch_size_of,
+            stage,
+            split,
         )
 
 
@@ -132,6 +141,7 @@ def _fit(
     val_batches: Callable[[], Iterable[Any]] | None,
     batch_size_of: Callable[[Any], int],
     stage: str,
+    split: bool,
 ) -> FitHistory:
     params = [p for p in model.parameters() if p.requires_grad]
     opt_cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
@@ -146,7 +156,6 @@ def _fit(
     history = FitHistory()
     start_epoch = _resume(config.checkpoint, model, optimizer, scheduler, history)
     step_loss = _parallel_loss(model, loss_fn, device)
-    split = distributed.active() and config.data_parallel
     best_state, best_val, bad_epochs = None, math.inf, 0
     started = time.perf_counter()
     for epoch in range(start_epoch, config.epochs):
@@ -156,10 +165,8 @@ def _fit(
         for step, batch in enumerate(batches()):
             if events is not None:
                 events.check_cancelled()
-            if split:
-                if (distributed.first_length(batch) or 0) < distributed.world_size():
-                    continue  # too few rows to give every process one: skipped by all
-                batch = distributed.shard(batch)
+            if split and (batch := distributed.local_slice(batch)) is None:
+                continue  # too few rows to give every process one: skipped by all
             batch = to_device(batch, device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 loss, parts = _split_loss(step_loss(batch))
@@ -226,12 +233,11 @@ def _parallel_loss(
         return lambda batch: loss_fn(model, batch)
     from torch.nn.parallel import DistributedDataParallel
 
-    wrapped = DistributedDataParallel(
+    return DistributedDataParallel(
         _LossModule(model, loss_fn),
         device_ids=[device.index] if device.type == "cuda" else None,
         find_unused_parameters=True,  # a loss may leave a head unused in some batches
     )
-    return wrapped
 
 
 class _LossModule(torch.nn.Module):
@@ -276,10 +282,8 @@ def _sum_loss(
 ) -> tuple[float, float]:
     total, count = 0.0, 0.0
     for batch in batches():
-        if split:
-            if (distributed.first_length(batch) or 0) < distributed.world_size():
-                continue
-            batch = distributed.shard(batch)
+        if split and (batch := distributed.local_slice(batch)) is None:
+            continue
         batch = to_device(batch, device)
         loss, _ = _split_loss(loss_fn(model, batch))
         n = batch_size_of(batch)

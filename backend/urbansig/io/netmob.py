@@ -221,8 +221,9 @@ def read_netmob_profiles(
     Files are parsed in ``workers`` threads, one file per thread, at most 2 x ``workers``
     files in flight (default: the idle CPUs, see ``idle_cpus``; 1 parses in the calling
     thread), or with ``scheduler`` on a Dask cluster (``local``: a LocalCluster of
-    ``workers`` processes; an address: a running scheduler; see ``netmob_dask``); missing files and malformed lines are counted in the report; a file with a bad
-    name or layout is a BadInput naming it.
+    ``workers`` processes; an address: a running scheduler; see ``netmob_dask``); missing
+    files and malformed lines are counted in the report; a file with a bad name or layout is
+    a BadInput naming it.
     ``start`` and ``end`` (dates or ISO strings) are inclusive.
 
     A file cut short is not an error: it ends inside a line (no line end, too few fields or

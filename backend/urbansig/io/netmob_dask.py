@@ -66,7 +66,8 @@ def parse_on_dask(
             yield job, result
     finally:
         try:
-            client.cancel([f for _, f in pending], force=True) if pending else None
+            if pending:
+                client.cancel([f for _, f in pending], force=True)
         finally:
             client.close()
             if cluster is not None:
